@@ -1,0 +1,110 @@
+"""One settings object: reads `RUSWF_*` and produces the eventsourcing environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlparse
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir("ruswf", appauthor=False))
+    return f"sqlite:///{data_dir / 'ruswf.db'}"
+
+
+class SettingsError(ValueError):
+    """A setting has a value ruswf cannot use."""
+
+
+class Settings(BaseSettings):
+    """ruswf's configuration, from `RUSWF_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RUSWF_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    strategy: Path | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    snapshot_interval: int = Field(default=50, ge=2)
+    postgres_pool_size: int = Field(default=5, ge=1)
+    postgres_max_overflow: int = Field(default=10, ge=0)
+    postgres_connect_timeout: int = Field(default=5, ge=1)
+    lock_timeout: int = Field(default=5, ge=0)
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgres"]:
+        scheme = urlparse(self.database_url).scheme
+        if scheme == "sqlite":
+            return "sqlite"
+        if scheme in ("postgresql", "postgres"):
+            return "postgres"
+        raise SettingsError(
+            f"RUSWF_DATABASE_URL: unsupported scheme {scheme!r} "
+            "(use sqlite:///path/to/file.db or postgresql://user@host:port/db)"
+        )
+
+    def sqlite_path(self) -> Path:
+        url = urlparse(self.database_url)
+        path = unquote(url.netloc + url.path) if url.netloc else unquote(url.path)
+        if not path or path == "/":
+            raise SettingsError("RUSWF_DATABASE_URL: sqlite URL needs a file path")
+        return Path(path)
+
+    def postgres_params(self) -> dict[str, str]:
+        """Connection parameters of a PostgreSQL URL (`?schema=` selects a schema)."""
+        url = urlparse(self.database_url)
+        dbname = unquote(url.path.lstrip("/"))
+        if not dbname:
+            raise SettingsError("RUSWF_DATABASE_URL: PostgreSQL URL needs a database name")
+        query = parse_qs(url.query)
+        return {
+            "dbname": dbname,
+            "host": url.hostname or "127.0.0.1",
+            "port": str(url.port or 5432),
+            "user": unquote(url.username or "postgres"),
+            "password": unquote(url.password or ""),
+            "schema": query.get("schema", [""])[0],
+        }
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The environment for `eventsourcing.application.Application`."""
+        env = {"CREATE_TABLE": "y"}
+        if self.backend == "sqlite":
+            path = self.sqlite_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            env |= {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(path),
+                "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
+            }
+        else:
+            params = self.postgres_params()
+            env |= {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": params["dbname"],
+                "POSTGRES_HOST": params["host"],
+                "POSTGRES_PORT": params["port"],
+                "POSTGRES_USER": params["user"],
+                "POSTGRES_PASSWORD": params["password"],
+                "POSTGRES_SCHEMA": params["schema"],
+                "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
+                "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
+                "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
+                "POSTGRES_PRE_PING": "y",
+                "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+            }
+        return env
+
+    def postgres_conninfo(self) -> str:
+        """A libpq connection string (for maintenance outside the event store)."""
+        p = self.postgres_params()
+        parts = [f"dbname={p['dbname']}", f"host={p['host']}", f"port={p['port']}", f"user={p['user']}"]
+        if p["password"]:
+            parts.append(f"password={p['password']}")
+        parts.append(f"connect_timeout={self.postgres_connect_timeout}")
+        return " ".join(parts)

@@ -1,0 +1,56 @@
+"""Plain data the application returns: never the aggregate itself."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ruswf.domain.lifecycle import SWEDISH_LABELS, State
+
+
+@dataclass(frozen=True)
+class InitiativeView:
+    id: str
+    version: int
+    state: str
+    state_label: str
+    title: str
+    summary: str
+    goal_area: str
+    lead_actor: str
+    priorities: list[str]
+    partner_actors: list[str]
+    principles: list[str]
+    arena: int | None
+    indicators: list[dict[str, Any]]
+    allowed_actions: list[str]
+    proposed_by: dict[str, str]
+    proposed_on: str
+    created_at: str
+    updated_at: str
+    agenda: dict[str, str] | None
+    preparation: dict[str, str] | None
+    approval_period: str | None
+    reported_periods: list[str]
+    lessons: list[str]
+    final_report: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EventView:
+    version: int
+    type: str
+    recorded_at: str
+    effective_date: str
+    actor: dict[str, str]
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def state_label(state: str) -> str:
+    return SWEDISH_LABELS[State(state)]

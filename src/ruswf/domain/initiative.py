@@ -1,0 +1,421 @@
+"""The Initiative aggregate ("insats"): one event per fact, the lifecycle as its guard.
+
+Command methods check invariants (input, then the lifecycle), then record an event.
+Each event's `apply` only changes state, so replaying history never re-runs a guard.
+Events carry user and organisation ids, never people's names or contact details.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from ruswf.domain.content import TITLE_MAX, text, texts, validate_changes, validate_content
+from ruswf.domain.errors import ValidationError
+from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions, next_state
+from ruswf.domain.strategy import Strategy, parse_business_date
+
+RECOMMENDATIONS = ("approve", "reject", "other")
+PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """Who acts: a user id, the id of the user's organisation, and the role they act in."""
+
+    user: str
+    organisation: str
+    role: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"user": self.user, "organisation": self.organisation, "role": self.role}
+
+
+class Initiative(Aggregate):
+    """An initiative of the regional development strategy."""
+
+    # -- events -----------------------------------------------------------------
+
+    class Event(Aggregate.Event):
+        """Every event records who acted and the business date it belongs to."""
+
+        actor: dict[str, str]
+        effective_date: str
+
+        def apply(self, aggregate: Initiative) -> None:
+            aggregate.timeline.append(self.timestamp.isoformat(timespec="microseconds"))
+            aggregate.last_actor = self.actor
+            self.change(aggregate)
+
+        def change(self, aggregate: Initiative) -> None:
+            """The event's effect on the aggregate's state."""
+
+    class Proposed(Aggregate.Created):
+        content: dict[str, Any]
+        actor: dict[str, str]
+        effective_date: str
+
+    class Submitted(Event):
+        comment: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.COUNCIL_PREPARATION.value
+
+    class Revised(Event):
+        changes: dict[str, Any]
+        comment: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.content = {**aggregate.content, **self.changes}
+
+    class ReturnedForRevision(Event):
+        reason: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.PROPOSAL.value
+
+    class PreparationRecorded(Event):
+        memo: str
+        recommendation: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.has_preparation = True
+            aggregate.preparation = {"memo": self.memo, "recommendation": self.recommendation}
+
+    class Scheduled(Event):
+        council: str
+        meeting_date: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.DECISION.value
+            aggregate.agenda = {"council": self.council, "meeting_date": self.meeting_date}
+
+    class Approved(Event):
+        decision_text: str
+        council: str
+        meeting_date: str
+        period: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.FOLLOW_UP.value
+            aggregate.agenda = None
+            aggregate.approval_period = self.period
+            aggregate.decisions += 1
+
+    class Rejected(Event):
+        reason: str
+        council: str
+        meeting_date: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.REJECTED.value
+            aggregate.agenda = None
+            aggregate.decisions += 1
+
+    class Deferred(Event):
+        reason: str
+        council: str
+        meeting_date: str
+        next_meeting_date: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.agenda = {"council": self.council, "meeting_date": self.next_meeting_date}
+            aggregate.decisions += 1
+
+    class ReferredBack(Event):
+        reason: str
+        council: str
+        meeting_date: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.COUNCIL_PREPARATION.value
+            aggregate.agenda = None
+            aggregate.decisions += 1
+
+    class ProgressReported(Event):
+        period: str
+        status: str
+        narrative: str
+        indicator_values: dict[str, Any]
+        lessons: list[str]
+
+        def change(self, aggregate: Initiative) -> None:
+            if self.period not in aggregate.reported_periods:
+                aggregate.reported_periods.append(self.period)
+            aggregate.lessons.extend(self.lessons)
+
+    class Closed(Event):
+        final_report: str
+        lessons: list[str]
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.CLOSED.value
+            aggregate.final_report = self.final_report
+            aggregate.lessons.extend(self.lessons)
+
+    class Withdrawn(Event):
+        reason: str
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = State.WITHDRAWN.value
+            aggregate.agenda = None
+
+    # -- creation ---------------------------------------------------------------
+
+    @event(Proposed)
+    def __init__(self, content: dict[str, Any], actor: dict[str, str], effective_date: str) -> None:
+        self.content = content
+        self.state = State.PROPOSAL.value
+        self.proposed_by = actor
+        self.proposed_on = effective_date
+        self.last_actor = actor
+        # The recorded time of each version; `Event.apply` (which Proposed inherits)
+        # appends this event's own time after __init__ has run.
+        self.timeline: list[str] = []
+        self.has_preparation = False
+        self.preparation: dict[str, str] | None = None
+        self.agenda: dict[str, str] | None = None
+        self.approval_period: str | None = None
+        self.decisions = 0
+        self.reported_periods: list[str] = []
+        self.lessons: list[str] = []
+        self.final_report: str | None = None
+
+    @classmethod
+    def propose(
+        cls, strategy: Strategy, actor: ActorRef, content: Mapping[str, Any], effective_date: date
+    ) -> Initiative:
+        """Draft a new initiative (state `proposal`)."""
+        day = parse_business_date(effective_date, "effective_date")
+        return cls(
+            content=validate_content(strategy, content),
+            actor=actor.as_dict(),
+            effective_date=day.isoformat(),
+        )
+
+    # -- queries ----------------------------------------------------------------
+
+    @property
+    def lifecycle_state(self) -> State:
+        return State(self.state)
+
+    @property
+    def facts(self) -> Facts:
+        return Facts(has_preparation=self.has_preparation)
+
+    def allowed_actions(self) -> tuple[Action, ...]:
+        """Actions the lifecycle allows now, before roles and organisations."""
+        return allowed_actions(self.lifecycle_state, self.facts)
+
+    def version_at(self, moment: str) -> int:
+        """The version this initiative had at `moment` (ISO 8601, UTC); 0 before it existed."""
+        return bisect_right(self.timeline, moment)
+
+    # -- commands ---------------------------------------------------------------
+
+    def _check(self, action: Action) -> None:
+        next_state(self.lifecycle_state, action, self.facts)
+
+    def submit(self, actor: ActorRef, effective_date: date, comment: str | None = None) -> None:
+        """Send the proposal to the strategic group for council preparation."""
+        self._check(Action.SUBMIT)
+        self._record(self.Submitted, actor, effective_date, comment=text(comment, "comment", required=False))
+
+    def revise(
+        self,
+        strategy: Strategy,
+        actor: ActorRef,
+        effective_date: date,
+        changes: Mapping[str, Any],
+        comment: str | None = None,
+    ) -> None:
+        """Change content fields while in proposal or council preparation."""
+        self._check(Action.REVISE)
+        valid = validate_changes(strategy, self.content, changes)
+        self._record(
+            self.Revised, actor, effective_date,
+            changes=valid, comment=text(comment, "comment", required=False),
+        )
+
+    def return_for_revision(self, actor: ActorRef, effective_date: date, reason: str) -> None:
+        """Send it back to the proposer for revision."""
+        self._check(Action.RETURN_FOR_REVISION)
+        self._record(self.ReturnedForRevision, actor, effective_date, reason=text(reason, "reason"))
+
+    def record_preparation(
+        self, actor: ActorRef, effective_date: date, memo: str, recommendation: str
+    ) -> None:
+        """Record the strategic group's memo and recommendation."""
+        self._check(Action.RECORD_PREPARATION)
+        memo = text(memo, "memo")
+        if recommendation not in RECOMMENDATIONS:
+            raise ValidationError("recommendation", f"must be one of {', '.join(RECOMMENDATIONS)}")
+        self._record(
+            self.PreparationRecorded, actor, effective_date, memo=memo, recommendation=recommendation
+        )
+
+    def schedule(
+        self,
+        strategy: Strategy,
+        actor: ActorRef,
+        effective_date: date,
+        council: str,
+        meeting_date: object,
+    ) -> None:
+        """Put it on the agenda of a council meeting of the annual cycle."""
+        self._check(Action.SCHEDULE)
+        meeting = _meeting(strategy, council, meeting_date, "meeting_date")
+        self._record(
+            self.Scheduled, actor, effective_date,
+            council=council, meeting_date=meeting.isoformat(),
+        )
+
+    def approve(self, strategy: Strategy, actor: ActorRef, decision_text: str) -> None:
+        """Record the council's approval; the initiative moves to follow-up."""
+        self._check(Action.APPROVE)
+        meeting = self._meeting_on_agenda()
+        self._record(
+            self.Approved, actor, meeting,
+            decision_text=text(decision_text, "decision_text"),
+            period=strategy.period_of(meeting).id,
+            **self._agenda_fields(),
+        )
+
+    def reject(self, actor: ActorRef, reason: str) -> None:
+        """Record the council's rejection (avslag)."""
+        self._check(Action.REJECT)
+        self._record(
+            self.Rejected, actor, self._meeting_on_agenda(),
+            reason=text(reason, "reason"), **self._agenda_fields(),
+        )
+
+    def defer(self, strategy: Strategy, actor: ActorRef, reason: str, meeting_date: object) -> None:
+        """Table the decision (bordläggning) to a later meeting of the same council."""
+        self._check(Action.DEFER)
+        reason = text(reason, "reason")
+        current = self._meeting_on_agenda()
+        assert self.agenda is not None
+        later = _meeting(strategy, self.agenda["council"], meeting_date, "meeting_date")
+        if later <= current:
+            raise ValidationError(
+                "meeting_date", f"must be a meeting after the current one ({current.isoformat()})"
+            )
+        self._record(
+            self.Deferred, actor, current,
+            reason=reason, next_meeting_date=later.isoformat(), **self._agenda_fields(),
+        )
+
+    def refer_back(self, actor: ActorRef, reason: str) -> None:
+        """Send it back for further preparation (återremiss)."""
+        self._check(Action.REFER_BACK)
+        self._record(
+            self.ReferredBack, actor, self._meeting_on_agenda(),
+            reason=text(reason, "reason"), **self._agenda_fields(),
+        )
+
+    def report_progress(  # noqa: PLR0913 - one parameter per field of the report
+        self,
+        strategy: Strategy,
+        actor: ActorRef,
+        effective_date: date,
+        period: str,
+        status: str,
+        narrative: str,
+        indicator_values: object = None,
+        lessons: object = None,
+    ) -> None:
+        """Report progress for one reporting period."""
+        self._check(Action.REPORT_PROGRESS)
+        reported = strategy.period(text(period, "period", max_length=TITLE_MAX))
+        assert self.approval_period is not None
+        approved_in = strategy.period(self.approval_period)
+        if reported < approved_in:
+            raise ValidationError(
+                "period", f"must not be before the approval's period ({approved_in.id})"
+            )
+        if status not in PROGRESS_STATUSES:
+            raise ValidationError("status", f"must be one of {', '.join(PROGRESS_STATUSES)}")
+        self._record(
+            self.ProgressReported, actor, effective_date,
+            period=reported.id,
+            status=status,
+            narrative=text(narrative, "narrative"),
+            indicator_values=self._indicator_values(indicator_values),
+            lessons=texts(lessons, "lessons"),
+        )
+
+    def close(self, actor: ActorRef, effective_date: date, final_report: str, lessons: object) -> None:
+        """Close with a final report and at least one lesson learned."""
+        self._check(Action.CLOSE)
+        self._record(
+            self.Closed, actor, effective_date,
+            final_report=text(final_report, "final_report"),
+            lessons=texts(lessons, "lessons", min_items=1),
+        )
+
+    def withdraw(self, actor: ActorRef, effective_date: date, reason: str) -> None:
+        """Withdraw the initiative (by its proposer)."""
+        self._check(Action.WITHDRAW)
+        self._record(self.Withdrawn, actor, effective_date, reason=text(reason, "reason"))
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _record(
+        self, event_class: type[Event], actor: ActorRef, effective_date: object, **fields: Any
+    ) -> None:
+        day = parse_business_date(effective_date, "effective_date")
+        self.trigger_event(
+            event_class, actor=actor.as_dict(), effective_date=day.isoformat(), **fields
+        )
+
+    def _meeting_on_agenda(self) -> date:
+        assert self.agenda is not None, "a decision needs the initiative on an agenda"
+        return date.fromisoformat(self.agenda["meeting_date"])
+
+    def _agenda_fields(self) -> dict[str, str]:
+        assert self.agenda is not None
+        return {"council": self.agenda["council"], "meeting_date": self.agenda["meeting_date"]}
+
+    def _indicator_values(self, raw: object) -> dict[str, Any]:
+        """`{name: value}` or `[{name, value}]`, for indicators this initiative has."""
+        if raw is None:
+            return {}
+        if isinstance(raw, list):
+            pairs = {}
+            for index, item in enumerate(raw):
+                if not isinstance(item, Mapping) or set(item) != {"name", "value"}:
+                    raise ValidationError(f"indicator_values[{index}]", "must be {name, value}")
+                pairs[item["name"]] = item["value"]
+            raw = pairs
+        if not isinstance(raw, Mapping):
+            raise ValidationError("indicator_values", "must map indicator names to numbers")
+        known = {i["name"] for i in self.content["indicators"]}
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name not in known:
+                raise ValidationError(f"indicator_values.{name}", "not an indicator of this initiative")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValidationError(f"indicator_values.{name}", "must be a number")
+            values[name] = value
+        return values
+
+
+def _meeting(strategy: Strategy, council: object, meeting_date: object, field: str) -> date:
+    """A meeting of a deciding council that exists in the annual cycle."""
+    deciding = [c.id for c in strategy.deciding_councils]
+    if council not in deciding:
+        raise ValidationError("council", f"must be one of {', '.join(deciding)}")
+    day = parse_business_date(meeting_date, field)
+    assert isinstance(council, str)
+    if strategy.meeting(council, day) is None:
+        dates = ", ".join(m.date.isoformat() for m in strategy.meetings(day.year, council))
+        raise ValidationError(
+            field, f"{council} has no meeting on {day.isoformat()} (its meetings in {day.year}: {dates})"
+        )
+    return day

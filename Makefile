@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: the main job on an embedded SQLite store
+## run: the main job: the HTTP API on an embedded SQLite store (demo data on first run)
 run: $(STAMP)
-	$(BIN)/ruswf demo
+	$(BIN)/ruswf serve --demo
 
 demo: $(STAMP)
 	$(BIN)/ruswf demo

@@ -27,6 +27,10 @@ cli = typer.Typer(
 )
 strategy_cli = typer.Typer(help="The strategy in force.", no_args_is_help=True)
 cli.add_typer(strategy_cli, name="strategy")
+token_cli = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
+audit_cli = typer.Typer(help="Audit: verify the stored events.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -79,6 +83,137 @@ def demo(
         totals = [sum(counts[(s.value, g)] for s in State) for g in goals]
         typer.echo("-" * len(header))
         typer.echo(f"{'total':<34}" + "".join(f"{n:>8}" for n in totals) + f"{sum(totals):>8}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo_data: Annotated[
+        bool,
+        typer.Option("--demo", help="On an empty store, load the demo first; print demo tokens per role."),
+    ] = False,
+    projections: Annotated[
+        bool,
+        typer.Option(help="Follow new events with the embedded projection runner (off: run a worker)."),
+    ] = True,
+) -> None:
+    """Serve the HTTP API (and the projections, embedded) on the configured store."""
+    import uvicorn
+
+    from ruswf.api.main import create_app
+
+    with application() as app:
+        if demo_data:
+            _prepare_demo(app, f"http://{host}:{port}")
+        settings = app.settings
+    uvicorn.run(
+        create_app(settings, embedded_projections=projections),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+DEMO_USERS = (
+    ("demo-coordinator", "coordinator", "region_vasternorrland"),
+    ("demo-preparer", "preparer", "region_vasternorrland"),
+    ("demo-secretary", "secretary", "region_vasternorrland"),
+    ("demo-auditor", "auditor", "lansstyrelsen"),
+    ("demo-reporter", "reporter", "region_vasternorrland"),
+    ("demo-admin", "admin", "region_vasternorrland"),
+)
+
+
+def _prepare_demo(app: RusApp, url: str) -> None:
+    from ruswf.app.tokens import TokenStore
+
+    if not app.recorder.max_notification_id():
+        typer.echo("Empty store: loading the demo (the seed's agenda items, one year)...")
+        run_demo(app)
+    tokens = TokenStore(app.settings, app.strategy)
+    try:
+        typer.echo(f"\nruswf serves {url}  (API docs: {url}/docs)\nDemo tokens (Authorization: Bearer <token>):")
+        for user, role, org in DEMO_USERS:
+            _, token = tokens.create(user, role, org)
+            typer.echo(f"  {role:<12} {org:<22} {token}")
+        typer.echo("")
+    finally:
+        tokens.close()
+
+
+@token_cli.command("create")
+def token_create(
+    user: Annotated[str, typer.Option(help="User id (an id, not a name).")],
+    role: Annotated[str, typer.Option(help="coordinator, preparer, secretary, auditor, reporter or admin.")],
+    org: Annotated[str, typer.Option(help="The user's organisation: an actor id or its exact name.")],
+) -> None:
+    """Create a bearer token; the token is the last line of output."""
+    from ruswf.app.tokens import TokenStore
+
+    with application() as app:
+        tokens = TokenStore(app.settings, app.strategy)
+        try:
+            info, token = tokens.create(user, role, org)
+        finally:
+            tokens.close()
+        typer.echo(f"token {info.id} for {info.user} ({info.role}, {info.organisation}):")
+        typer.echo(token)
+
+
+@token_cli.command("list")
+def token_list() -> None:
+    """List tokens (never the tokens themselves: only a hash is stored)."""
+    from ruswf.app.tokens import TokenStore
+
+    with application() as app:
+        tokens = TokenStore(app.settings, app.strategy)
+        try:
+            rows = tokens.list()
+        finally:
+            tokens.close()
+        typer.echo(f"{'id':<14}{'user':<30}{'role':<13}{'organisation':<24}{'created':<27}revoked")
+        for t in rows:
+            typer.echo(f"{t.id:<14}{t.user:<30}{t.role:<13}{t.organisation:<24}{t.created_at:<27}{t.revoked_at or '-'}")
+
+
+@token_cli.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (from `ruswf token list`).")]) -> None:
+    """Revoke a token by its id."""
+    from ruswf.app.tokens import TokenStore
+
+    with application() as app:
+        tokens = TokenStore(app.settings, app.strategy)
+        try:
+            revoked = tokens.revoke(token_id)
+        finally:
+            tokens.close()
+        if not revoked:
+            fail(f"no active token with id {token_id!r}")
+        typer.echo(f"revoked {token_id}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when every stored event is intact; otherwise name the first altered one."""
+    from ruswf.app.audit import verify_store
+
+    with application() as app:
+        result = verify_store(app)
+        if not result.ok:
+            fail(f"{result.checked} events intact, then: {result.first_bad}", code=2)
+        typer.echo(f"ok: {result.checked} events intact")
+
+
+@cli.command()
+def roles() -> None:
+    """Print the role table: which role may take which action."""
+    from ruswf.app.authorization import LEAD_ACTOR_BOUND, ROLE_ACTIONS
+
+    for role, actions in ROLE_ACTIONS.items():
+        bound = " (own organisation's initiatives only)" if role in LEAD_ACTOR_BOUND else ""
+        typer.echo(f"{role.value:<12} {', '.join(sorted(actions)) or 'no workflow actions'}{bound}")
 
 
 @strategy_cli.command("check")

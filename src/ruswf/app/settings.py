@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     postgres_max_overflow: int = Field(default=10, ge=0)
     postgres_connect_timeout: int = Field(default=5, ge=1)
     lock_timeout: int = Field(default=5, ge=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @property
     def backend(self) -> Literal["sqlite", "postgres"]:

@@ -1,0 +1,80 @@
+"""Dependencies: the application and the caller, as `Annotated` types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import structlog
+from fastapi import Depends, Header, Request
+
+from ruswf.api.problems import ProblemError
+from ruswf.app.authorization import ROLE_READS, Role
+from ruswf.app.service import RusApp
+from ruswf.app.tokens import TokenStore
+from ruswf.domain.initiative import ActorRef
+
+if TYPE_CHECKING:
+    from projections import Projections
+
+
+@dataclass
+class ApiState:
+    """What the lifespan builds once per process."""
+
+    app: RusApp
+    tokens: TokenStore
+    projections: Projections
+    max_body_bytes: int
+
+
+def get_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.ruswf
+    return state
+
+
+def get_app(state: Annotated[ApiState, Depends(get_state)]) -> RusApp:
+    return state.app
+
+
+def get_projections(state: Annotated[ApiState, Depends(get_state)]) -> Any:
+    return state.projections
+
+
+def current_user(
+    request: Request,
+    state: Annotated[ApiState, Depends(get_state)],
+    authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
+) -> ActorRef:
+    """The caller, from the bearer token; 401 for a missing, malformed, unknown or revoked one."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="ruswf"'}
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProblemError(401, "a bearer token is required (Authorization: Bearer <token>)", challenge)
+    info = state.tokens.authenticate(token.strip())
+    if info is None:
+        raise ProblemError(401, "the bearer token is invalid or revoked", challenge)
+    request.scope["state"]["user"] = info.user
+    structlog.contextvars.bind_contextvars(user=info.user)
+    return ActorRef(info.user, info.organisation, info.role)
+
+
+App = Annotated[RusApp, Depends(get_app)]
+CurrentUser = Annotated[ActorRef, Depends(current_user)]
+ProjectionsDep = Annotated[Any, Depends(get_projections)]
+
+
+def require_read(resource: str) -> Callable[[ActorRef], ActorRef]:
+    """A dependency that lets through the roles that may read `resource`."""
+
+    def check(caller: CurrentUser) -> ActorRef:
+        if resource not in ROLE_READS[Role(caller.role)]:
+            allowed = [r.value for r, reads in ROLE_READS.items() if resource in reads]
+            raise ProblemError(
+                403, f"role '{caller.role}' may not read {resource}; needed: {' or '.join(allowed)}",
+                needed_roles=allowed,
+            )
+        return caller
+
+    return check

@@ -1,0 +1,164 @@
+"""/api/v1/initiatives: propose, read (now, at a version, as of a time), list, act, history."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+
+from ruswf.api.deps import App, CurrentUser, ProjectionsDep, require_read
+from ruswf.api.problems import ProblemError
+from ruswf.api.schemas import ACTION_BODIES, ActionBody, EventOut, InitiativeOut, Page, Problem, ProposeBody
+from ruswf.app.views import InitiativeView
+from ruswf.domain.initiative import ActorRef
+from ruswf.domain.lifecycle import Action, State
+
+router = APIRouter(prefix="/api/v1/initiatives", tags=["initiatives"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
+    for status, text in {
+        401: "No or bad token.",
+        403: "Role or organisation may not do this.",
+        404: "Unknown initiative.",
+        409: "Action not allowed in the current state (names the state and the allowed actions), or a concurrent change.",
+        412: "Stale If-Match.",
+        413: "Body too large.",
+        422: "Invalid input (names the field).",
+    }.items()
+}
+ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, description="A retry with the same key and body returns the first response and records nothing new."),
+]
+InitiativeId = Annotated[str, Path(description="The initiative's id (a UUID).", max_length=100)]
+ReadInitiatives = Annotated[ActorRef, Depends(require_read("initiatives"))]
+
+
+def _respond(view: InitiativeView, response: Response) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{view.version}"'
+    return view.as_dict()
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = ETAG_PATTERN.match(if_match)
+    if not match:
+        raise ProblemError(
+            422, f'If-Match must be a version in quotes, e.g. "3": {if_match!r}',
+            errors=[{"field": "If-Match", "reason": "not a version"}],
+        )
+    return int(match.group(1))
+
+
+@router.post("", status_code=201, response_model=InitiativeOut, responses=ERRORS, summary="Propose an initiative")
+def propose(
+    body: ProposeBody, app: App, caller: CurrentUser, response: Response, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """A coordinator drafts a new initiative led by their own organisation."""
+    content = body.model_dump(exclude={"effective_date"})
+    content["indicators"] = [i.model_dump() for i in body.indicators]
+    view = app.propose(caller, content, effective_date=body.effective_date, idempotency_key=idempotency_key)
+    response.headers["Location"] = f"{router.prefix}/{view.id}"
+    return _respond(view, response)
+
+
+@router.get("", response_model=Page[dict[str, Any]], responses=ERRORS, summary="List initiatives")
+def list_initiatives(
+    app: App,
+    caller: ReadInitiatives,
+    projections: ProjectionsDep,
+    state: Annotated[State | None, Query()] = None,
+    goal_area: Annotated[str | None, Query(max_length=100)] = None,
+    lead_actor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    """The initiative board (a projection), filtered and paged, with `allowed_actions` for the caller."""
+    projections.catch_up()
+    items, total = projections.board(
+        state=state.value if state else None, goal_area=goal_area, lead_actor=lead_actor,
+        limit=limit, offset=offset,
+    )
+    for item in items:
+        item["allowed_actions"] = app.allowed_actions_for(
+            caller, item["state"], bool(item["has_preparation"]), item["lead_actor"]
+        )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{initiative_id}", response_model=InitiativeOut, responses=ERRORS, summary="Get an initiative")
+def get_initiative(
+    initiative_id: InitiativeId,
+    app: App,
+    caller: ReadInitiatives,
+    response: Response,
+    version: Annotated[int | None, Query(ge=1, le=10**9, description="As it stood at this version.")] = None,
+    as_of: Annotated[datetime | None, Query(description="As it stood at this moment (ISO 8601; UTC if no offset).")] = None,
+) -> dict[str, Any]:
+    """The initiative now, at `version`, or as of a moment; 404 if it did not exist then."""
+    if version is not None and as_of is not None:
+        raise ProblemError(422, "give either version or as_of, not both", errors=[{"field": "as_of", "reason": "conflicts with version"}])
+    return _respond(app.get_initiative(initiative_id, caller, version=version, as_of=as_of), response)
+
+
+@router.get(
+    "/{initiative_id}/history", response_model=Page[EventOut], responses=ERRORS, summary="History of an initiative"
+)
+def history(
+    initiative_id: InitiativeId,
+    app: App,
+    caller: Annotated[ActorRef, Depends(require_read("history"))],
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> dict[str, Any]:
+    """Every event in order: version, type, recorded time, business date, actor and data."""
+    events = app.history(initiative_id)
+    return {
+        "items": [e.as_dict() for e in events[offset : offset + limit]],
+        "total": len(events),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def _action_endpoint(action: Action, body_model: type[ActionBody]) -> Any:
+    def act(
+        initiative_id: InitiativeId,
+        app: App,
+        caller: CurrentUser,
+        response: Response,
+        body: ActionBody | None = None,  # replaced by `body_model` below, for the schema
+        if_match: Annotated[str | None, Header(alias="If-Match", max_length=100)] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> dict[str, Any]:
+        fields = body.model_dump(exclude_unset=True) if body is not None else {}
+        if "indicators" in fields and body is not None:
+            fields["indicators"] = [i.model_dump() for i in body.indicators]  # type: ignore[attr-defined]
+        view = app.act(
+            initiative_id, action.value, caller, fields,
+            expected_version=_expected_version(if_match), idempotency_key=idempotency_key,
+        )
+        return _respond(view, response)
+
+    # Each action's route documents and validates its own body model.
+    act.__annotations__["body"] = body_model | None
+    act.__name__ = f"act_{action.value}"
+    act.__doc__ = f"The `{action.value}` action of the lifecycle. `If-Match: \"<version>\"` is optional."
+    return act
+
+
+for _action in Action:
+    router.add_api_route(
+        f"/{{initiative_id}}/actions/{_action.value}",
+        _action_endpoint(_action, ACTION_BODIES[_action.value]),
+        methods=["POST"],
+        response_model=InitiativeOut,
+        responses=ERRORS,
+        summary=f"Action: {_action.value}",
+    )

@@ -1,0 +1,115 @@
+"""ASGI middleware: request ids and request logging; a body-size limit enforced before
+the body is parsed."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ruswf.api.problems import PROBLEM_JSON, TITLES
+
+log = structlog.get_logger("ruswf.api")
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+async def _send_problem(send: Send, status: int, detail: str, request_id: str) -> None:
+    body = json.dumps(
+        {"type": f"https://ruswf.se/problems/{status}", "title": TITLES[status], "status": status,
+         "detail": detail, "request_id": request_id}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (`X-Request-ID`, accepted or made), logs one line per
+    request, and refuses bodies over `max_body_bytes` with 413 before they are parsed."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        offered = headers.get("x-request-id", "")
+        request_id = offered if REQUEST_ID_PATTERN.match(offered) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        def finish() -> None:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status_holder["status"],
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                user=scope["state"].get("user"),
+            )
+
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            status_holder["status"] = 413
+            await _send_problem(send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id)
+            finish()
+            return
+
+        # Read the whole body first (at most the limit), so an oversized one is refused
+        # before anything parses it.
+        chunks: list[bytes] = []
+        received = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                status_holder["status"] = 413
+                await _send_problem(send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id)
+                finish()
+                return
+            chunks.append(chunk)
+            more_body = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        try:
+            await self.app(scope, replay, send_with_id)
+        finally:
+            finish()

@@ -1,0 +1,135 @@
+"""Errors as RFC 9457 problem+json: one handler per error family, no blanket catch-all
+except the last-resort 500, which logs the request id and leaks no stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ruswf.app.errors import (
+    ConcurrencyConflictError,
+    IdempotencyKeyReusedError,
+    InitiativeNotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+)
+from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("ruswf.api")
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class ProblemError(Exception):
+    """Raise from the API layer to answer with a problem."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem(status: int, detail: str, request: Request | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://ruswf.se/problems/{status}" if status != 500 else "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error family to its status code."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, error: ProblemError) -> JSONResponse:
+        return problem(error.status, error.detail, request, error.headers, **error.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": "body" if e.get("type") == "json_invalid" else _field_of(tuple(e.get("loc", ()))),
+                "reason": str(e.get("msg", "invalid")),
+            }
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+        return problem(422, detail, request, errors=errors)
+
+    @app.exception_handler(ValidationError)
+    async def _invalid(request: Request, error: ValidationError) -> JSONResponse:
+        return problem(422, str(error), request, errors=[{"field": error.field, "reason": error.reason}])
+
+    @app.exception_handler(IdempotencyKeyReusedError)
+    async def _key_reused(request: Request, error: IdempotencyKeyReusedError) -> JSONResponse:
+        return problem(422, str(error), request, errors=[{"field": "Idempotency-Key", "reason": str(error)}])
+
+    @app.exception_handler(TransitionNotAllowedError)
+    async def _not_allowed(request: Request, error: TransitionNotAllowedError) -> JSONResponse:
+        return problem(409, str(error), request, state=error.state, allowed_actions=error.allowed_actions)
+
+    @app.exception_handler(ConcurrencyConflictError)
+    async def _conflict(request: Request, error: ConcurrencyConflictError) -> JSONResponse:
+        return problem(409, str(error), request)
+
+    @app.exception_handler(StaleVersionError)
+    async def _stale(request: Request, error: StaleVersionError) -> JSONResponse:
+        return problem(412, str(error), request, headers={"ETag": f'"{error.current}"'})
+
+    @app.exception_handler(InitiativeNotFoundError)
+    async def _not_found(request: Request, error: InitiativeNotFoundError) -> JSONResponse:
+        return problem(404, str(error), request)
+
+    @app.exception_handler(PermissionDeniedError)
+    async def _forbidden(request: Request, error: PermissionDeniedError) -> JSONResponse:
+        return problem(
+            403, str(error), request,
+            needed_roles=error.needed_roles or None, needed_organisation=error.needed_organisation,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, str) else TITLES.get(error.status_code, "Error")
+        return problem(error.status_code, detail, request, headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Last resort: the cause goes to the log with the request id, never to the client.
+        log.error("unhandled_error", error_type=type(error).__name__, exc_info=error)
+        return problem(500, "an unexpected error occurred; quote the request id when reporting it", request)

@@ -1,0 +1,164 @@
+"""Bearer tokens: only a hash of each token is stored; checks compare in constant time.
+
+A token reads `ruswf_<id>_<secret>`: the id finds the row, the secret's SHA-256 is
+compared with `hmac.compare_digest`, so the time a check takes does not depend on how
+much of a guessed secret was right. Tokens live in a plain table beside the events
+(`ruswf_tokens`); they are credentials, not history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from ruswf.app.authorization import Role
+from ruswf.app.settings import Settings
+from ruswf.domain.errors import ValidationError
+from ruswf.domain.strategy import Strategy
+
+TOKEN_PATTERN = re.compile(r"^ruswf_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+USER_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    user: str
+    role: str
+    organisation: str
+    created_at: str
+    revoked_at: str | None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# A fixed hash to compare against when the id is unknown, so that path costs the same.
+_DUMMY_HASH = _hash("ruswf-no-such-token")
+
+
+class TokenStore:
+    """Create, list, revoke and check bearer tokens on the configured store."""
+
+    def __init__(self, settings: Settings, strategy: Strategy) -> None:
+        self.settings = settings
+        self.strategy = strategy
+        self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] | None = None
+        if settings.backend == "postgres":
+            schema = settings.postgres_params()["schema"] or "public"
+            self._table = sql.Identifier(schema, "ruswf_tokens")
+            self._pool = ConnectionPool(
+                settings.postgres_conninfo(),
+                min_size=1,
+                max_size=4,
+                kwargs={"autocommit": True, "row_factory": dict_row},
+                open=True,
+                timeout=settings.postgres_connect_timeout,
+            )
+        self._create_table()
+
+    # -- storage ----------------------------------------------------------------
+
+    @contextmanager
+    def _execute(self, statement: str, params: tuple[Any, ...] = ()) -> Iterator[list[dict[str, Any]]]:
+        """Run one statement (`{table}` is the tokens table) and yield its rows."""
+        if self._pool is None:
+            path = self.settings.sqlite_path()
+            with closing(sqlite3.connect(path, timeout=self.settings.lock_timeout or 5)) as conn:
+                conn.row_factory = sqlite3.Row
+                with conn:
+                    cursor = conn.execute(statement.format(table="ruswf_tokens"), params)
+                    yield [dict(row) for row in cursor.fetchall()]
+            return
+        query = sql.SQL(statement.replace("?", "%s")).format(table=self._table)
+        with self._pool.connection() as conn:
+            cursor = conn.execute(query, params)
+            yield cursor.fetchall() if cursor.description else []
+
+    def _create_table(self) -> None:
+        with self._execute(
+            "CREATE TABLE IF NOT EXISTS {table} ("
+            " id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, user_id TEXT NOT NULL,"
+            " role TEXT NOT NULL, organisation TEXT NOT NULL, created_at TEXT NOT NULL,"
+            " revoked_at TEXT)"
+        ):
+            pass
+
+    # -- operations -------------------------------------------------------------
+
+    def create(self, user: str, role: str, organisation: str) -> tuple[TokenInfo, str]:
+        """A new token for `user` acting as `role` of `organisation` (an actor id or exact name)."""
+        if not USER_PATTERN.match(user or ""):
+            raise ValidationError("user", "1-100 characters of letters, digits and . _ @ -")
+        try:
+            Role(role)
+        except ValueError:
+            raise ValidationError("role", f"must be one of {', '.join(r.value for r in Role)}") from None
+        actor = self.strategy.resolve_actor(organisation)
+        if actor is None:
+            raise ValidationError("org", f"unknown organisation {organisation!r} (use an actor id or its exact name)")
+        token_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._execute(
+            "INSERT INTO {table} (id, secret_hash, user_id, role, organisation, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (token_id, _hash(secret), user, role, actor.id, created),
+        ):
+            pass
+        info = TokenInfo(token_id, user, role, actor.id, created, None)
+        return info, f"ruswf_{token_id}_{secret}"
+
+    def list(self) -> list[TokenInfo]:
+        with self._execute(
+            "SELECT id, user_id, role, organisation, created_at, revoked_at FROM {table}"
+            " ORDER BY created_at, id"
+        ) as rows:
+            return [
+                TokenInfo(r["id"], r["user_id"], r["role"], r["organisation"], r["created_at"], r["revoked_at"])
+                for r in rows
+            ]
+
+    def revoke(self, token_id: str) -> bool:
+        """Revoke a token by id; False if there is no such active token."""
+        with self._execute(
+            "UPDATE {table} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id",
+            (datetime.now(UTC).isoformat(timespec="seconds"), token_id),
+        ) as rows:
+            return bool(rows)
+
+    def authenticate(self, token: str) -> TokenInfo | None:
+        """The token's holder, or None for a malformed, unknown or revoked token."""
+        match = TOKEN_PATTERN.match(token or "")
+        token_id, secret = match.groups() if match else ("", "")
+        with self._execute(
+            "SELECT id, secret_hash, user_id, role, organisation, created_at, revoked_at"
+            " FROM {table} WHERE id = ?",
+            (token_id,),
+        ) as rows:
+            row = rows[0] if rows else None
+        expected = row["secret_hash"] if row else _DUMMY_HASH
+        matches = hmac.compare_digest(expected, _hash(secret))
+        if row is None or not matches or not match or row["revoked_at"] is not None:
+            return None
+        return TokenInfo(
+            row["id"], row["user_id"], row["role"], row["organisation"], row["created_at"], None
+        )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()

@@ -1,0 +1,93 @@
+"""Against a real `ruswf serve` process over a socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ruswf.app.service import RusApp
+from tests.api.conftest import FIRST_MEETING, LATER_MEETING, USERS, actor
+
+RUSWF = str(Path(sys.executable).with_name("ruswf"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(database_url: str, tokens: dict[str, str]) -> Iterator[str]:
+    """`ruswf serve` on a free port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "RUSWF_DATABASE_URL": database_url, "RUSWF_LOG_FORMAT": "json"}
+    process = subprocess.Popen(
+        [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            process.kill()
+            pytest.fail(f"ruswf serve did not become ready: {process.stderr.read().decode() if process.stderr else ''}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_real_server_serves_the_lifecycle_over_a_socket(server: str, tokens: dict[str, str], content: dict[str, object]) -> None:
+    with httpx.Client(base_url=server, timeout=10) as http:
+        headers = {"Authorization": f"Bearer {tokens['coordinator']}"}
+        created = http.post("/api/v1/initiatives", json=content, headers=headers)
+        assert created.status_code == 201, created.text
+        submitted = http.post(f"/api/v1/initiatives/{created.json()['id']}/actions/submit", json={}, headers=headers)
+        assert submitted.json()["state"] == "council_preparation"
+        assert submitted.headers["x-request-id"]
+
+
+def test_concurrent_conflicting_decisions_exactly_one_succeeds(
+    server: str, tokens: dict[str, str], app: RusApp, content: dict[str, object]
+) -> None:
+    """8 secretaries decide the same initiative at once: one decision is recorded, the rest get 409."""
+    initiative = app.propose(actor("coordinator"), content).id
+    app.submit(initiative, actor("coordinator"))
+    app.record_preparation(initiative, actor("preparer"), memo="PM", recommendation="approve")
+    app.schedule(initiative, actor("preparer"), council="rsr", meeting_date=FIRST_MEETING)
+    decisions = [
+        ("approve", {"decision_text": "Bifall."}),
+        ("reject", {"reason": "Avslag."}),
+        ("defer", {"reason": "Bordläggs.", "meeting_date": LATER_MEETING}),
+        ("refer_back", {"reason": "Återremiss."}),
+    ] * 2
+    headers = {"Authorization": f"Bearer {tokens['secretary']}", "If-Match": '"4"'}
+
+    def decide(decision: tuple[str, dict[str, object]]) -> int:
+        action, body = decision
+        with httpx.Client(base_url=server, timeout=30) as http:
+            return http.post(f"/api/v1/initiatives/{initiative}/actions/{action}", json=body, headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(decide, decisions))
+    assert statuses.count(200) == 1, statuses
+    assert all(status in (409, 412) for status in statuses if status != 200), statuses
+    assert app.get_initiative(initiative).version == 5
+    assert USERS["secretary"][1] == "secretary"

@@ -31,7 +31,7 @@ from ruswf.app.settings import Settings
 from ruswf.app.views import EventView, InitiativeView, state_label
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import ActorRef, Initiative
-from ruswf.domain.lifecycle import Action
+from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions
 from ruswf.domain.strategy import Strategy, parse_business_date
 
 log = structlog.get_logger("ruswf.app")
@@ -288,18 +288,22 @@ class RusApp(Application[UUID]):
 
     def allowed_for(self, initiative: Initiative, caller: ActorRef | None) -> list[str]:
         """What this caller may do now: lifecycle (with guards) ∩ role ∩ organisation."""
+        return self.allowed_actions_for(
+            caller, initiative.state, initiative.has_preparation, initiative.content["lead_actor"]
+        )
+
+    def allowed_actions_for(
+        self, caller: ActorRef | None, state: str, has_preparation: bool, lead_actor: str
+    ) -> list[str]:
+        """`allowed_for` from an initiative's facts (e.g. a row of the board projection)."""
+        lifecycle = allowed_actions(State(state), Facts(has_preparation=has_preparation))
         if caller is None:
-            return [a.value for a in initiative.allowed_actions()]
+            return [a.value for a in lifecycle]
         try:
             role = Role(caller.role)
         except ValueError:
             return []
-        lead = initiative.content["lead_actor"]
-        return [
-            a.value
-            for a in initiative.allowed_actions()
-            if may_act(role, caller.organisation, a.value, lead)
-        ]
+        return [a.value for a in lifecycle if may_act(role, caller.organisation, a.value, lead_actor)]
 
     def today(self) -> date:
         """Today in the strategy's time zone (the default business date)."""

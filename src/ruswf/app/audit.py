@@ -41,12 +41,15 @@ def verify_store(app: RusApp) -> VerifyResult:
             }
             try:
                 app.mapper.to_domain_event(notification)
-            except Exception as error:  # noqa: BLE001 - any decoding failure means "altered"
-                return VerifyResult(False, checked, {**where, "reason": f"cannot decode: {type(error).__name__}"})
+            except Exception as error:
+                return VerifyResult(
+                    False, checked, {**where, "reason": f"cannot decode: {type(error).__name__}"}
+                )
             expected = last_version.get(notification.originator_id, 0) + 1
             if notification.originator_version != expected:
                 return VerifyResult(
-                    False, checked,
+                    False,
+                    checked,
                     {**where, "reason": f"expected version {expected} of this aggregate here"},
                 )
             last_version[notification.originator_id] = notification.originator_version

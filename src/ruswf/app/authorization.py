@@ -6,12 +6,12 @@ from it, so a new action cannot be left unchecked.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from ruswf.domain.lifecycle import Action
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     COORDINATOR = "coordinator"
     PREPARER = "preparer"
     SECRETARY = "secretary"
@@ -62,9 +62,7 @@ ROLE_READS: dict[Role, frozenset[str]] = {
     Role.COORDINATOR: frozenset({"initiatives", "history", "strategy", "meetings", "reports"}),
     Role.PREPARER: frozenset({"initiatives", "history", "strategy", "meetings", "reports"}),
     Role.SECRETARY: frozenset({"initiatives", "history", "strategy", "meetings", "reports"}),
-    Role.AUDITOR: frozenset(
-        {"initiatives", "history", "strategy", "meetings", "reports", "audit"}
-    ),
+    Role.AUDITOR: frozenset({"initiatives", "history", "strategy", "meetings", "reports", "audit"}),
     Role.REPORTER: frozenset({"initiatives", "strategy", "meetings", "reports"}),
     Role.ADMIN: frozenset(
         {"initiatives", "history", "strategy", "meetings", "reports", "audit", "tokens"}

@@ -45,7 +45,9 @@ class IdempotencyKeyReusedError(AppError):
 class PermissionDeniedError(AppError):
     """The caller's role or organisation may not do this (HTTP 403)."""
 
-    def __init__(self, message: str, needed_roles: Sequence[str] = (), needed_organisation: str | None = None) -> None:
+    def __init__(
+        self, message: str, needed_roles: Sequence[str] = (), needed_organisation: str | None = None
+    ) -> None:
         super().__init__(message)
         self.needed_roles = list(needed_roles)
         self.needed_organisation = needed_organisation

@@ -37,7 +37,9 @@ class IdempotencyRecord(Aggregate):
         result_version: int
 
     @event(Recorded)
-    def __init__(self, scope: str, key: str, fingerprint: str, initiative_id: str, result_version: int) -> None:
+    def __init__(
+        self, scope: str, key: str, fingerprint: str, initiative_id: str, result_version: int
+    ) -> None:
         self.scope = scope
         self.key = key
         self.fingerprint = fingerprint

@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from ruswf.app.authorization import PROPOSE, ROLE_ACTIONS, Role, may_act, roles_for
@@ -37,7 +37,14 @@ from ruswf.domain.strategy import Strategy, parse_business_date
 log = structlog.get_logger("ruswf.app")
 
 # Event fields that are bookkeeping, not business data, in history views.
-_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_date"}
+_ENVELOPE = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
+    "actor",
+    "effective_date",
+}
 
 Command = Callable[[Initiative, date], None]
 
@@ -65,12 +72,15 @@ class RusApp(Application[UUID]):
     """ruswf's application: initiatives, their commands and their history."""
 
     name = "ruswf"
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Initiative: 50}
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        Initiative: 50
+    }
 
     def __init__(self, strategy: Strategy, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.strategy = strategy
-        self.snapshotting_intervals = {Initiative: self.settings.snapshot_interval}
+        # The interval is a setting, so it is per instance; eventsourcing reads it via self.
+        self.snapshotting_intervals = {Initiative: self.settings.snapshot_interval}  # type: ignore[misc]
         self._zone = ZoneInfo(strategy.timezone)
         super().__init__(env=self.settings.eventsourcing_env())
 
@@ -113,71 +123,162 @@ class RusApp(Application[UUID]):
         self._log(PROPOSE, initiative, actor, started)
         return self._view(initiative, actor)
 
-    def submit(self, initiative_id: object, actor: ActorRef, *, comment: str | None = None, **options: Any) -> InitiativeView:
+    def submit(
+        self, initiative_id: object, actor: ActorRef, *, comment: str | None = None, **options: Any
+    ) -> InitiativeView:
         """proposal → council_preparation."""
         return self._execute(
-            Action.SUBMIT, initiative_id, actor, {"comment": comment},
-            lambda i, day: i.submit(actor, day, comment), **options,
+            Action.SUBMIT,
+            initiative_id,
+            actor,
+            {"comment": comment},
+            lambda i, day: i.submit(actor, day, comment),
+            **options,
         )
 
-    def revise(self, initiative_id: object, actor: ActorRef, *, changes: Mapping[str, Any], comment: str | None = None, **options: Any) -> InitiativeView:
+    def revise(
+        self,
+        initiative_id: object,
+        actor: ActorRef,
+        *,
+        changes: Mapping[str, Any],
+        comment: str | None = None,
+        **options: Any,
+    ) -> InitiativeView:
         """Change content fields (proposal or council_preparation)."""
+
+        def command(initiative: Initiative, day: date) -> None:
+            lead = changes.get("lead_actor")
+            new_lead = lead.strip() if isinstance(lead, str) else None
+            if new_lead and self.strategy.actor(new_lead) and new_lead != actor.organisation:
+                # As for `propose`: a coordinator may not hand an initiative to another
+                # organisation, or the lead-actor rule could be sidestepped by a revision.
+                raise PermissionDeniedError(
+                    f"a coordinator of '{actor.organisation}' may not make "
+                    f"'{new_lead}' the lead actor",
+                    needed_organisation=new_lead,
+                )
+            initiative.revise(self.strategy, actor, day, changes, comment)
+
         return self._execute(
-            Action.REVISE, initiative_id, actor, {"changes": changes, "comment": comment},
-            lambda i, day: i.revise(self.strategy, actor, day, changes, comment), **options,
+            Action.REVISE,
+            initiative_id,
+            actor,
+            {"changes": changes, "comment": comment},
+            command,
+            **options,
         )
 
-    def return_for_revision(self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any) -> InitiativeView:
+    def return_for_revision(
+        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
+    ) -> InitiativeView:
         """council_preparation → proposal."""
         return self._execute(
-            Action.RETURN_FOR_REVISION, initiative_id, actor, {"reason": reason},
-            lambda i, day: i.return_for_revision(actor, day, reason), **options,
+            Action.RETURN_FOR_REVISION,
+            initiative_id,
+            actor,
+            {"reason": reason},
+            lambda i, day: i.return_for_revision(actor, day, reason),
+            **options,
         )
 
-    def record_preparation(self, initiative_id: object, actor: ActorRef, *, memo: str, recommendation: str, **options: Any) -> InitiativeView:
+    def record_preparation(
+        self,
+        initiative_id: object,
+        actor: ActorRef,
+        *,
+        memo: str,
+        recommendation: str,
+        **options: Any,
+    ) -> InitiativeView:
         """Record the strategic group's memo and recommendation."""
         return self._execute(
-            Action.RECORD_PREPARATION, initiative_id, actor,
+            Action.RECORD_PREPARATION,
+            initiative_id,
+            actor,
             {"memo": memo, "recommendation": recommendation},
-            lambda i, day: i.record_preparation(actor, day, memo, recommendation), **options,
+            lambda i, day: i.record_preparation(actor, day, memo, recommendation),
+            **options,
         )
 
-    def schedule(self, initiative_id: object, actor: ActorRef, *, council: str, meeting_date: object, **options: Any) -> InitiativeView:
+    def schedule(
+        self,
+        initiative_id: object,
+        actor: ActorRef,
+        *,
+        council: str,
+        meeting_date: object,
+        **options: Any,
+    ) -> InitiativeView:
         """council_preparation → decision, on a council meeting's agenda."""
         return self._execute(
-            Action.SCHEDULE, initiative_id, actor, {"council": council, "meeting_date": meeting_date},
-            lambda i, day: i.schedule(self.strategy, actor, day, council, meeting_date), **options,
+            Action.SCHEDULE,
+            initiative_id,
+            actor,
+            {"council": council, "meeting_date": meeting_date},
+            lambda i, day: i.schedule(self.strategy, actor, day, council, meeting_date),
+            **options,
         )
 
-    def approve(self, initiative_id: object, actor: ActorRef, *, decision_text: str, **options: Any) -> InitiativeView:
+    def approve(
+        self, initiative_id: object, actor: ActorRef, *, decision_text: str, **options: Any
+    ) -> InitiativeView:
         """decision → follow_up."""
         return self._execute(
-            Action.APPROVE, initiative_id, actor, {"decision_text": decision_text},
-            lambda i, _day: i.approve(self.strategy, actor, decision_text), **options,
+            Action.APPROVE,
+            initiative_id,
+            actor,
+            {"decision_text": decision_text},
+            lambda i, _day: i.approve(self.strategy, actor, decision_text),
+            **options,
         )
 
-    def reject(self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any) -> InitiativeView:
+    def reject(
+        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
+    ) -> InitiativeView:
         """decision → rejected."""
         return self._execute(
-            Action.REJECT, initiative_id, actor, {"reason": reason},
-            lambda i, _day: i.reject(actor, reason), **options,
+            Action.REJECT,
+            initiative_id,
+            actor,
+            {"reason": reason},
+            lambda i, _day: i.reject(actor, reason),
+            **options,
         )
 
-    def defer(self, initiative_id: object, actor: ActorRef, *, reason: str, meeting_date: object, **options: Any) -> InitiativeView:
+    def defer(
+        self,
+        initiative_id: object,
+        actor: ActorRef,
+        *,
+        reason: str,
+        meeting_date: object,
+        **options: Any,
+    ) -> InitiativeView:
         """Table the decision to a later meeting (stays in decision)."""
         return self._execute(
-            Action.DEFER, initiative_id, actor, {"reason": reason, "meeting_date": meeting_date},
-            lambda i, _day: i.defer(self.strategy, actor, reason, meeting_date), **options,
+            Action.DEFER,
+            initiative_id,
+            actor,
+            {"reason": reason, "meeting_date": meeting_date},
+            lambda i, _day: i.defer(self.strategy, actor, reason, meeting_date),
+            **options,
         )
 
-    def refer_back(self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any) -> InitiativeView:
+    def refer_back(
+        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
+    ) -> InitiativeView:
         """decision → council_preparation (återremiss)."""
         return self._execute(
-            Action.REFER_BACK, initiative_id, actor, {"reason": reason},
-            lambda i, _day: i.refer_back(actor, reason), **options,
+            Action.REFER_BACK,
+            initiative_id,
+            actor,
+            {"reason": reason},
+            lambda i, _day: i.refer_back(actor, reason),
+            **options,
         )
 
-    def report_progress(  # noqa: PLR0913 - one keyword per field of the report
+    def report_progress(
         self,
         initiative_id: object,
         actor: ActorRef,
@@ -191,30 +292,62 @@ class RusApp(Application[UUID]):
     ) -> InitiativeView:
         """Report progress for a reporting period (stays in follow_up)."""
         return self._execute(
-            Action.REPORT_PROGRESS, initiative_id, actor,
-            {"period": period, "status": status, "narrative": narrative,
-             "indicator_values": indicator_values, "lessons": lessons},
+            Action.REPORT_PROGRESS,
+            initiative_id,
+            actor,
+            {
+                "period": period,
+                "status": status,
+                "narrative": narrative,
+                "indicator_values": indicator_values,
+                "lessons": lessons,
+            },
             lambda i, day: i.report_progress(
                 self.strategy, actor, day, period, status, narrative, indicator_values, lessons
             ),
             **options,
         )
 
-    def close_initiative(self, initiative_id: object, actor: ActorRef, *, final_report: str, lessons: object, **options: Any) -> InitiativeView:
+    def close_initiative(
+        self,
+        initiative_id: object,
+        actor: ActorRef,
+        *,
+        final_report: str,
+        lessons: object,
+        **options: Any,
+    ) -> InitiativeView:
         """follow_up → closed, with a final report and lessons learned."""
         return self._execute(
-            Action.CLOSE, initiative_id, actor, {"final_report": final_report, "lessons": lessons},
-            lambda i, day: i.close(actor, day, final_report, lessons), **options,
+            Action.CLOSE,
+            initiative_id,
+            actor,
+            {"final_report": final_report, "lessons": lessons},
+            lambda i, day: i.close(actor, day, final_report, lessons),
+            **options,
         )
 
-    def withdraw(self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any) -> InitiativeView:
+    def withdraw(
+        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
+    ) -> InitiativeView:
         """proposal | council_preparation | decision → withdrawn."""
         return self._execute(
-            Action.WITHDRAW, initiative_id, actor, {"reason": reason},
-            lambda i, day: i.withdraw(actor, day, reason), **options,
+            Action.WITHDRAW,
+            initiative_id,
+            actor,
+            {"reason": reason},
+            lambda i, day: i.withdraw(actor, day, reason),
+            **options,
         )
 
-    def act(self, initiative_id: object, action: str, actor: ActorRef, body: Mapping[str, Any], **options: Any) -> InitiativeView:
+    def act(
+        self,
+        initiative_id: object,
+        action: str,
+        actor: ActorRef,
+        body: Mapping[str, Any],
+        **options: Any,
+    ) -> InitiativeView:
         """Any action by name with its body's fields (what the API and CLI use).
 
         `effective_date` in the body is the action's business date (default: today)."""
@@ -237,7 +370,9 @@ class RusApp(Application[UUID]):
             for name in required:
                 if fields.get(name) is None:
                     raise ValidationError(name, "is required")
-        command: Callable[..., InitiativeView] = getattr(self, COMMAND_METHODS.get(chosen, chosen.value))
+        command: Callable[..., InitiativeView] = getattr(
+            self, COMMAND_METHODS.get(chosen, chosen.value)
+        )
         return command(initiative_id, actor, **fields, **options)
 
     # -- queries ----------------------------------------------------------------
@@ -257,7 +392,8 @@ class RusApp(Application[UUID]):
             version = current.version_at(moment.isoformat(timespec="microseconds"))
             if version == 0:
                 raise InitiativeNotFoundError(
-                    initiative_id, f"initiative {initiative_id} did not exist at {moment.isoformat()}"
+                    initiative_id,
+                    f"initiative {initiative_id} did not exist at {moment.isoformat()}",
                 )
         if version is None or version == current.version:
             return self._view(current, caller)
@@ -268,7 +404,7 @@ class RusApp(Application[UUID]):
                 initiative_id,
                 f"initiative {initiative_id} has no version {version} (latest: {current.version})",
             )
-        past = self.repository.get(current.id, version=version)
+        past: Initiative = self.repository.get(current.id, version=version)
         return self._view(past, caller)
 
     def history(self, initiative_id: object) -> list[EventView]:
@@ -279,11 +415,12 @@ class RusApp(Application[UUID]):
                 version=e.originator_version,
                 type=type(e).__name__,
                 recorded_at=e.timestamp.isoformat(timespec="microseconds"),
-                effective_date=e.effective_date,  # type: ignore[attr-defined]
-                actor=e.actor,  # type: ignore[attr-defined]
+                effective_date=e.effective_date,
+                actor=e.actor,
                 data={k: v for k, v in e.__dict__.items() if k not in _ENVELOPE},
             )
-            for e in self.events.get(initiative.id)
+            # Every event of an Initiative, its Proposed event too, is an Initiative.Event.
+            for e in cast("list[Initiative.Event]", list(self.events.get(initiative.id)))
         ]
 
     def allowed_for(self, initiative: Initiative, caller: ActorRef | None) -> list[str]:
@@ -303,7 +440,9 @@ class RusApp(Application[UUID]):
             role = Role(caller.role)
         except ValueError:
             return []
-        return [a.value for a in lifecycle if may_act(role, caller.organisation, a.value, lead_actor)]
+        return [
+            a.value for a in lifecycle if may_act(role, caller.organisation, a.value, lead_actor)
+        ]
 
     def today(self) -> date:
         """Today in the strategy's time zone (the default business date)."""
@@ -326,8 +465,12 @@ class RusApp(Application[UUID]):
         started = time.perf_counter()
         role = self._role(actor)
         fingerprint = request_fingerprint(
-            {"action": action.value, "initiative_id": str(initiative_id),
-             "effective_date": effective_date, **request}
+            {
+                "action": action.value,
+                "initiative_id": str(initiative_id),
+                "effective_date": effective_date,
+                **request,
+            }
         )
         if idempotency_key is not None:
             replay = self._replay(actor, idempotency_key, fingerprint)
@@ -351,8 +494,11 @@ class RusApp(Application[UUID]):
         if key is not None:
             pending.append(
                 IdempotencyRecord(
-                    scope=_scope(actor), key=key, fingerprint=fingerprint,
-                    initiative_id=str(initiative.id), result_version=initiative.version,
+                    scope=_scope(actor),
+                    key=key,
+                    fingerprint=fingerprint,
+                    initiative_id=str(initiative.id),
+                    result_version=initiative.version,
                 )
             )
         try:
@@ -363,23 +509,27 @@ class RusApp(Application[UUID]):
     def _replay(self, actor: ActorRef, key: str, fingerprint: str) -> InitiativeView | None:
         """The first result of a keyed command, if this key was used before by this caller."""
         if not isinstance(key, str) or not key.strip() or len(key) > 200:
-            raise ValidationError("Idempotency-Key", "must be a non-empty string of at most 200 characters")
+            raise ValidationError(
+                "Idempotency-Key", "must be a non-empty string of at most 200 characters"
+            )
         record_id = IdempotencyRecord.create_id(scope=_scope(actor), key=key)
         try:
-            record = self.repository.get(record_id)
+            record: Aggregate = self.repository.get(record_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != fingerprint:
             raise IdempotencyKeyReusedError(key)
         log.info("idempotent_replay", key=key, initiative_id=record.initiative_id)
-        past = self.repository.get(UUID(record.initiative_id), version=record.result_version)
+        past: Initiative = self.repository.get(
+            UUID(record.initiative_id), version=record.result_version
+        )
         return self._view(past, actor)
 
     def _load(self, initiative_id: object) -> Initiative:
         try:
             uuid = initiative_id if isinstance(initiative_id, UUID) else UUID(str(initiative_id))
-            found = self.repository.get(uuid)
+            found: Aggregate = self.repository.get(uuid)
         except (ValueError, AggregateNotFoundError):
             raise InitiativeNotFoundError(initiative_id) from None
         if not isinstance(found, Initiative):
@@ -446,7 +596,9 @@ def _scope(actor: ActorRef) -> str:
     return f"{actor.organisation}/{actor.user}"
 
 
-def _permission_denied(role: Role, organisation: str, action: str, lead: str) -> PermissionDeniedError:
+def _permission_denied(
+    role: Role, organisation: str, action: str, lead: str
+) -> PermissionDeniedError:
     if action in ROLE_ACTIONS[role]:
         return PermissionDeniedError(
             f"'{action}' on this initiative needs a {role.value} of its lead actor '{lead}', "
@@ -459,5 +611,3 @@ def _permission_denied(role: Role, organisation: str, action: str, lead: str) ->
         f"role '{role.value}' may not '{action}'; needed: {' or '.join(needed) or 'no role'}",
         needed_roles=needed,
     )
-
-

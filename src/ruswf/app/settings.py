@@ -51,8 +51,11 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path:
         url = urlparse(self.database_url)
         path = unquote(url.netloc + url.path) if url.netloc else unquote(url.path)
-        if not path or path == "/":
+        if not path.strip("/"):
             raise SettingsError("RUSWF_DATABASE_URL: sqlite URL needs a file path")
+        # sqlite:////abs/path (four slashes) is absolute too; POSIX keeps a leading "//".
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")
         return Path(path)
 
     def postgres_params(self) -> dict[str, str]:
@@ -104,7 +107,12 @@ class Settings(BaseSettings):
     def postgres_conninfo(self) -> str:
         """A libpq connection string (for maintenance outside the event store)."""
         p = self.postgres_params()
-        parts = [f"dbname={p['dbname']}", f"host={p['host']}", f"port={p['port']}", f"user={p['user']}"]
+        parts = [
+            f"dbname={p['dbname']}",
+            f"host={p['host']}",
+            f"port={p['port']}",
+            f"user={p['user']}",
+        ]
         if p["password"]:
             parts.append(f"password={p['password']}")
         parts.append(f"connect_timeout={self.postgres_connect_timeout}")

@@ -74,7 +74,9 @@ class TokenStore:
     # -- storage ----------------------------------------------------------------
 
     @contextmanager
-    def _execute(self, statement: str, params: tuple[Any, ...] = ()) -> Iterator[list[dict[str, Any]]]:
+    def _execute(
+        self, statement: str, params: tuple[Any, ...] = ()
+    ) -> Iterator[list[dict[str, Any]]]:
         """Run one statement (`{table}` is the tokens table) and yield its rows."""
         if self._pool is None:
             path = self.settings.sqlite_path()
@@ -107,10 +109,14 @@ class TokenStore:
         try:
             Role(role)
         except ValueError:
-            raise ValidationError("role", f"must be one of {', '.join(r.value for r in Role)}") from None
+            raise ValidationError(
+                "role", f"must be one of {', '.join(r.value for r in Role)}"
+            ) from None
         actor = self.strategy.resolve_actor(organisation)
         if actor is None:
-            raise ValidationError("org", f"unknown organisation {organisation!r} (use an actor id or its exact name)")
+            raise ValidationError(
+                "org", f"unknown organisation {organisation!r} (use an actor id or its exact name)"
+            )
         token_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -129,7 +135,14 @@ class TokenStore:
             " ORDER BY created_at, id"
         ) as rows:
             return [
-                TokenInfo(r["id"], r["user_id"], r["role"], r["organisation"], r["created_at"], r["revoked_at"])
+                TokenInfo(
+                    r["id"],
+                    r["user_id"],
+                    r["role"],
+                    r["organisation"],
+                    r["created_at"],
+                    r["revoked_at"],
+                )
                 for r in rows
             ]
 

@@ -61,7 +61,9 @@ def texts(value: object, field: str, *, min_items: int = 0) -> list[str]:
         raise ValidationError(field, f"must have at most {LIST_MAX} entries")
     items = [text(item, f"{field}[{i}]") for i, item in enumerate(value)]
     if len(items) < min_items:
-        raise ValidationError(field, f"must have at least {min_items} entr{'y' if min_items == 1 else 'ies'}")
+        raise ValidationError(
+            field, f"must have at least {min_items} entr{'y' if min_items == 1 else 'ies'}"
+        )
     return items
 
 

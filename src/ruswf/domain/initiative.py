@@ -225,7 +225,9 @@ class Initiative(Aggregate):
     def submit(self, actor: ActorRef, effective_date: date, comment: str | None = None) -> None:
         """Send the proposal to the strategic group for council preparation."""
         self._check(Action.SUBMIT)
-        self._record(self.Submitted, actor, effective_date, comment=text(comment, "comment", required=False))
+        self._record(
+            self.Submitted, actor, effective_date, comment=text(comment, "comment", required=False)
+        )
 
     def revise(
         self,
@@ -239,8 +241,11 @@ class Initiative(Aggregate):
         self._check(Action.REVISE)
         valid = validate_changes(strategy, self.content, changes)
         self._record(
-            self.Revised, actor, effective_date,
-            changes=valid, comment=text(comment, "comment", required=False),
+            self.Revised,
+            actor,
+            effective_date,
+            changes=valid,
+            comment=text(comment, "comment", required=False),
         )
 
     def return_for_revision(self, actor: ActorRef, effective_date: date, reason: str) -> None:
@@ -257,7 +262,11 @@ class Initiative(Aggregate):
         if recommendation not in RECOMMENDATIONS:
             raise ValidationError("recommendation", f"must be one of {', '.join(RECOMMENDATIONS)}")
         self._record(
-            self.PreparationRecorded, actor, effective_date, memo=memo, recommendation=recommendation
+            self.PreparationRecorded,
+            actor,
+            effective_date,
+            memo=memo,
+            recommendation=recommendation,
         )
 
     def schedule(
@@ -272,8 +281,11 @@ class Initiative(Aggregate):
         self._check(Action.SCHEDULE)
         meeting = _meeting(strategy, council, meeting_date, "meeting_date")
         self._record(
-            self.Scheduled, actor, effective_date,
-            council=council, meeting_date=meeting.isoformat(),
+            self.Scheduled,
+            actor,
+            effective_date,
+            council=council,
+            meeting_date=meeting.isoformat(),
         )
 
     def approve(self, strategy: Strategy, actor: ActorRef, decision_text: str) -> None:
@@ -281,7 +293,9 @@ class Initiative(Aggregate):
         self._check(Action.APPROVE)
         meeting = self._meeting_on_agenda()
         self._record(
-            self.Approved, actor, meeting,
+            self.Approved,
+            actor,
+            meeting,
             decision_text=text(decision_text, "decision_text"),
             period=strategy.period_of(meeting).id,
             **self._agenda_fields(),
@@ -291,8 +305,11 @@ class Initiative(Aggregate):
         """Record the council's rejection (avslag)."""
         self._check(Action.REJECT)
         self._record(
-            self.Rejected, actor, self._meeting_on_agenda(),
-            reason=text(reason, "reason"), **self._agenda_fields(),
+            self.Rejected,
+            actor,
+            self._meeting_on_agenda(),
+            reason=text(reason, "reason"),
+            **self._agenda_fields(),
         )
 
     def defer(self, strategy: Strategy, actor: ActorRef, reason: str, meeting_date: object) -> None:
@@ -307,19 +324,26 @@ class Initiative(Aggregate):
                 "meeting_date", f"must be a meeting after the current one ({current.isoformat()})"
             )
         self._record(
-            self.Deferred, actor, current,
-            reason=reason, next_meeting_date=later.isoformat(), **self._agenda_fields(),
+            self.Deferred,
+            actor,
+            current,
+            reason=reason,
+            next_meeting_date=later.isoformat(),
+            **self._agenda_fields(),
         )
 
     def refer_back(self, actor: ActorRef, reason: str) -> None:
         """Send it back for further preparation (återremiss)."""
         self._check(Action.REFER_BACK)
         self._record(
-            self.ReferredBack, actor, self._meeting_on_agenda(),
-            reason=text(reason, "reason"), **self._agenda_fields(),
+            self.ReferredBack,
+            actor,
+            self._meeting_on_agenda(),
+            reason=text(reason, "reason"),
+            **self._agenda_fields(),
         )
 
-    def report_progress(  # noqa: PLR0913 - one parameter per field of the report
+    def report_progress(
         self,
         strategy: Strategy,
         actor: ActorRef,
@@ -342,7 +366,9 @@ class Initiative(Aggregate):
         if status not in PROGRESS_STATUSES:
             raise ValidationError("status", f"must be one of {', '.join(PROGRESS_STATUSES)}")
         self._record(
-            self.ProgressReported, actor, effective_date,
+            self.ProgressReported,
+            actor,
+            effective_date,
             period=reported.id,
             status=status,
             narrative=text(narrative, "narrative"),
@@ -350,11 +376,15 @@ class Initiative(Aggregate):
             lessons=texts(lessons, "lessons"),
         )
 
-    def close(self, actor: ActorRef, effective_date: date, final_report: str, lessons: object) -> None:
+    def close(
+        self, actor: ActorRef, effective_date: date, final_report: str, lessons: object
+    ) -> None:
         """Close with a final report and at least one lesson learned."""
         self._check(Action.CLOSE)
         self._record(
-            self.Closed, actor, effective_date,
+            self.Closed,
+            actor,
+            effective_date,
             final_report=text(final_report, "final_report"),
             lessons=texts(lessons, "lessons", min_items=1),
         )
@@ -391,6 +421,8 @@ class Initiative(Aggregate):
             for index, item in enumerate(raw):
                 if not isinstance(item, Mapping) or set(item) != {"name", "value"}:
                     raise ValidationError(f"indicator_values[{index}]", "must be {name, value}")
+                if not isinstance(item["name"], str):
+                    raise ValidationError(f"indicator_values[{index}].name", "must be a string")
                 pairs[item["name"]] = item["value"]
             raw = pairs
         if not isinstance(raw, Mapping):
@@ -399,8 +431,14 @@ class Initiative(Aggregate):
         values: dict[str, Any] = {}
         for name, value in raw.items():
             if name not in known:
-                raise ValidationError(f"indicator_values.{name}", "not an indicator of this initiative")
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValidationError(
+                    f"indicator_values.{name}", "not an indicator of this initiative"
+                )
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
                 raise ValidationError(f"indicator_values.{name}", "must be a number")
             values[name] = value
         return values
@@ -416,6 +454,7 @@ def _meeting(strategy: Strategy, council: object, meeting_date: object, field: s
     if strategy.meeting(council, day) is None:
         dates = ", ".join(m.date.isoformat() for m in strategy.meetings(day.year, council))
         raise ValidationError(
-            field, f"{council} has no meeting on {day.isoformat()} (its meetings in {day.year}: {dates})"
+            field,
+            f"{council} has no meeting on {day.isoformat()} (its meetings in {day.year}: {dates})",
         )
     return day

@@ -7,9 +7,10 @@ only sets the state), so guards and side effects never re-run on replay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
-from enum import Enum
 from typing import Any
 
 from transitions import Machine, MachineError
@@ -17,7 +18,7 @@ from transitions import Machine, MachineError
 from ruswf.domain.errors import TransitionNotAllowedError
 
 
-class State(str, Enum):
+class State(StrEnum):
     """States of an initiative. The values are the contract."""
 
     PROPOSAL = "proposal"
@@ -40,7 +41,7 @@ SWEDISH_LABELS: dict[State, str] = {
 }
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """Actions on an existing initiative (proposing creates one and is not a transition)."""
 
     SUBMIT = "submit"
@@ -94,6 +95,9 @@ class Facts:
 
 class _Probe:
     """The model the machine moves; it stands in for the aggregate, which never changes here."""
+
+    # Added by the Machine (declared here for the type checker only).
+    trigger: Callable[[str], bool]
 
     def __init__(self, state: State, facts: Facts) -> None:
         self.state = state

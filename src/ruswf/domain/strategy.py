@@ -11,8 +11,9 @@ import calendar
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruswf.domain.errors import StrategyConfigError, ValidationError
 
@@ -121,6 +122,9 @@ def nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
 
 def parse_business_date(value: object, field_name: str) -> date:
     """An ISO date (YYYY-MM-DD) within the span the engine accepts."""
+    if isinstance(value, datetime):
+        # A datetime is a date too, but its isoformat() would carry the time of day.
+        raise ValidationError(field_name, "must be a date without a time of day (YYYY-MM-DD)")
     if isinstance(value, date):
         parsed = value
     elif isinstance(value, str):
@@ -131,9 +135,7 @@ def parse_business_date(value: object, field_name: str) -> date:
     else:
         raise ValidationError(field_name, "must be a date string (YYYY-MM-DD)")
     if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
-        raise ValidationError(
-            field_name, f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
-        )
+        raise ValidationError(field_name, f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
     return parsed
 
 
@@ -234,7 +236,9 @@ class Strategy:
                 return self._period(day.year, rule)
         raise ValidationError("date", f"{day} falls in no reporting period")  # pragma: no cover
 
-    def periods_between(self, first: ReportingPeriod, last: ReportingPeriod) -> list[ReportingPeriod]:
+    def periods_between(
+        self, first: ReportingPeriod, last: ReportingPeriod
+    ) -> list[ReportingPeriod]:
         """Every reporting period from `first` to `last`, inclusive."""
         return [
             p
@@ -268,13 +272,15 @@ class _Parser:
     def fail(self, key: str, reason: str) -> StrategyConfigError:
         return StrategyConfigError(self.source, key, reason)
 
-    def get(self, table: Mapping[str, Any], key: str, path: str, kind: type, default: Any = ...) -> Any:
+    def get(
+        self, table: Mapping[str, Any], key: str, path: str, kind: type, default: Any = ...
+    ) -> Any:
         if key not in table:
             if default is ...:
                 raise self.fail(f"{path}.{key}".lstrip("."), "missing")
             return default
         value = table[key]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             raise self.fail(
                 f"{path}.{key}".lstrip("."),
                 f"expected {kind.__name__}, got {type(value).__name__} {value!r}",
@@ -294,7 +300,10 @@ class _Parser:
         return items  # type: ignore[no-any-return]
 
     def entries(
-        self, key: str, build: Callable[[Mapping[str, Any], str], Any], table: Mapping[str, Any] | None = None,
+        self,
+        key: str,
+        build: Callable[[Mapping[str, Any], str], Any],
+        table: Mapping[str, Any] | None = None,
         path: str = "",
     ) -> tuple[Any, ...]:
         built = []
@@ -358,7 +367,7 @@ class _Parser:
         def actor(item: Mapping[str, Any], where: str) -> Actor:
             member_of = self.get(item, "councils", where, list, [])
             for index, council_id in enumerate(member_of):
-                if council_id not in council_ids:
+                if not isinstance(council_id, str) or council_id not in council_ids:
                     raise self.fail(f"{where}.councils[{index}]", f"unknown council {council_id!r}")
             return Actor(
                 self.ident(item, where),
@@ -404,9 +413,7 @@ class _Parser:
                 raise self.fail(f"{where}.last_month", "must not be before first_month")
             return PeriodRule(period_id, self.text(item, "name", where), first, last)
 
-        periods: tuple[PeriodRule, ...] = self.entries(
-            "periods", period, cycle, "annual_cycle"
-        )
+        periods: tuple[PeriodRule, ...] = self.entries("periods", period, cycle, "annual_cycle")
         covered = sorted(m for p in periods for m in range(p.first_month, p.last_month + 1))
         if covered != list(range(1, 13)):
             raise self.fail(
@@ -422,16 +429,14 @@ class _Parser:
         if not deciding & {r.council for r in meeting_rules}:
             raise self.fail("annual_cycle.meetings", "no deciding council has any meetings")
         events: tuple[CycleEvent, ...] = (
-            self.entries("events", cycle_event, cycle, "annual_cycle")
-            if "events" in cycle
-            else ()
+            self.entries("events", cycle_event, cycle, "annual_cycle") if "events" in cycle else ()
         )
         return Strategy(
             id=self.ident(head, "strategy"),
             name=self.text(head, "name", "strategy"),
             region=self.text(head, "region", "strategy"),
             vision=self.get(head, "vision", "strategy", str, ""),
-            timezone=self.get(head, "timezone", "strategy", str, "Europe/Stockholm"),
+            timezone=self.timezone(head),
             goal_areas=goal_areas,
             priorities=self.entries("priorities", priority),
             principles=self.entries("principles", self.named),
@@ -443,6 +448,14 @@ class _Parser:
             periods=periods,
             report_due_days=due_days,
         )
+
+    def timezone(self, head: Mapping[str, Any]) -> str:
+        name: str = self.get(head, "timezone", "strategy", str, "Europe/Stockholm")
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail("strategy.timezone", f"unknown time zone {name!r}") from None
+        return name
 
     def council(self, item: Mapping[str, Any], where: str) -> Council:
         return Council(

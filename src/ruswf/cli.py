@@ -49,7 +49,7 @@ def application() -> Iterator[RusApp]:
         app = RusApp(strategy, settings)
     except (DomainError, SettingsError, ValueError) as error:
         fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
-    except Exception as error:  # noqa: BLE001 - the store's drivers raise many kinds
+    except Exception as error:
         fail(f"cannot open the store: {type(error).__name__}: {error}".splitlines()[0])
     try:
         yield app
@@ -62,7 +62,9 @@ def application() -> Iterator[RusApp]:
 @cli.command()
 def demo(
     seed: Annotated[int, typer.Option(help="Seed of the deterministic walk.")] = 1,
-    year: Annotated[int | None, typer.Option(help="Year of the annual cycle (default: this year).")] = None,
+    year: Annotated[
+        int | None, typer.Option(help="Year of the annual cycle (default: this year).")
+    ] = None,
 ) -> None:
     """Load the seed's agenda items as initiatives and walk them through a year."""
     with application() as app:
@@ -91,11 +93,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo_data: Annotated[
         bool,
-        typer.Option("--demo", help="On an empty store, load the demo first; print demo tokens per role."),
+        typer.Option(
+            "--demo", help="On an empty store, load the demo first; print demo tokens per role."
+        ),
     ] = False,
     projections: Annotated[
         bool,
-        typer.Option(help="Follow new events with the embedded projection runner (off: run a worker)."),
+        typer.Option(
+            help="Follow new events with the embedded projection runner (off: run a worker)."
+        ),
     ] = True,
 ) -> None:
     """Serve the HTTP API (and the projections, embedded) on the configured store."""
@@ -134,7 +140,10 @@ def _prepare_demo(app: RusApp, url: str) -> None:
         run_demo(app)
     tokens = TokenStore(app.settings, app.strategy)
     try:
-        typer.echo(f"\nruswf serves {url}  (API docs: {url}/docs)\nDemo tokens (Authorization: Bearer <token>):")
+        typer.echo(
+            f"\nruswf serves {url}  (API docs: {url}/docs)\n"
+            "Demo tokens (Authorization: Bearer <token>):"
+        )
         for user, role, org in DEMO_USERS:
             _, token = tokens.create(user, role, org)
             typer.echo(f"  {role:<12} {org:<22} {token}")
@@ -146,8 +155,12 @@ def _prepare_demo(app: RusApp, url: str) -> None:
 @token_cli.command("create")
 def token_create(
     user: Annotated[str, typer.Option(help="User id (an id, not a name).")],
-    role: Annotated[str, typer.Option(help="coordinator, preparer, secretary, auditor, reporter or admin.")],
-    org: Annotated[str, typer.Option(help="The user's organisation: an actor id or its exact name.")],
+    role: Annotated[
+        str, typer.Option(help="coordinator, preparer, secretary, auditor, reporter or admin.")
+    ],
+    org: Annotated[
+        str, typer.Option(help="The user's organisation: an actor id or its exact name.")
+    ],
 ) -> None:
     """Create a bearer token; the token is the last line of output."""
     from ruswf.app.tokens import TokenStore
@@ -175,11 +188,16 @@ def token_list() -> None:
             tokens.close()
         typer.echo(f"{'id':<14}{'user':<30}{'role':<13}{'organisation':<24}{'created':<27}revoked")
         for t in rows:
-            typer.echo(f"{t.id:<14}{t.user:<30}{t.role:<13}{t.organisation:<24}{t.created_at:<27}{t.revoked_at or '-'}")
+            typer.echo(
+                f"{t.id:<14}{t.user:<30}{t.role:<13}{t.organisation:<24}"
+                f"{t.created_at:<27}{t.revoked_at or '-'}"
+            )
 
 
 @token_cli.command("revoke")
-def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (from `ruswf token list`).")]) -> None:
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (from `ruswf token list`).")],
+) -> None:
     """Revoke a token by its id."""
     from ruswf.app.tokens import TokenStore
 

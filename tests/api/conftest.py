@@ -72,7 +72,8 @@ def auth(tokens: dict[str, str]) -> Callable[[str], dict[str, str]]:
 
 
 def actor(who: str) -> ActorRef:
-    return ActorRef(*USERS[who])
+    user, role, organisation = USERS[who]
+    return ActorRef(user=user, organisation=organisation, role=role)
 
 
 @pytest.fixture
@@ -80,7 +81,11 @@ def ready_for(app: RusApp, content: dict[str, object]) -> Callable[[str], str]:
     """An initiative (led by LEAD) in a state where `action` is allowed; returns its id."""
 
     def make(action: str) -> str:
-        coordinator, preparer, secretary = actor("coordinator"), actor("preparer"), actor("secretary")
+        coordinator, preparer, secretary = (
+            actor("coordinator"),
+            actor("preparer"),
+            actor("secretary"),
+        )
         initiative = app.propose(coordinator, content).id
         if action in ("submit", "revise", "withdraw"):
             return initiative

@@ -14,7 +14,9 @@ from tests.api.conftest import VALID_BODIES
 MATRIX = [(role, action) for role in Role for action in Action]
 
 
-@pytest.mark.parametrize(("role", "action"), MATRIX, ids=[f"{r.value}-{a.value}" for r, a in MATRIX])
+@pytest.mark.parametrize(
+    ("role", "action"), MATRIX, ids=[f"{r.value}-{a.value}" for r, a in MATRIX]
+)
 def test_role_may_take_exactly_the_actions_of_its_row(
     client: TestClient,
     auth: Callable[[str], dict[str, str]],

@@ -1,32 +1,60 @@
-"""schemathesis against the app's own OpenAPI schema: no 5xx, responses match the schema."""
+"""schemathesis against the app's own OpenAPI schema: no 5xx, responses match the schema.
+
+Each operation gets a bounded number of generated requests, authenticated as an admin
+(reads) or a secretary (actions), so the generated bodies reach validation and the
+domain rather than stopping at 401.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 
 from ruswf.api.main import create_app
 from ruswf.app.settings import Settings
 
+EXAMPLES_PER_OPERATION = 10
+# What the issue asks: no server errors, and every response matches the schema.
+# (Schema-valid bodies may still be refused with 422 by the domain — an unknown goal
+# area is a valid string — so "positive data acceptance" is not among them.)
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_headers_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
 
-@pytest.fixture
-def api_schema(settings: Settings, tokens: dict[str, str]) -> Iterator[Any]:
+
+def test_api_never_answers_5xx_and_matches_its_schema(
+    settings: Settings, tokens: dict[str, str]
+) -> None:
     api = create_app(settings)
+    failures: list[str] = []
     with TestClient(api):  # runs the lifespan, so the app is wired while schemathesis calls it
-        api.state.test_token = tokens["admin"]
-        yield schemathesis.openapi.from_asgi("/openapi.json", api)
+        schema = schemathesis.openapi.from_asgi("/openapi.json", api)
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert len(operations) >= 20
+        for operation in operations:
+            role = "secretary" if "/actions/" in operation.path else "admin"
+            headers = {"Authorization": f"Bearer {tokens[role]}"}
 
+            @hypothesis_settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                database=None,
+            )
+            @given(case=operation.as_strategy())
+            def check(case: schemathesis.Case, headers: dict[str, str] = headers) -> None:
+                case.call_and_validate(headers=headers, checks=CHECKS)
 
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-def test_api_never_answers_5xx_and_matches_its_schema(case: schemathesis.Case, tokens: dict[str, str]) -> None:
-    role = "secretary" if "/actions/" in case.path else "admin"
-    case.call_and_validate(headers={"Authorization": f"Bearer {tokens[role]}"})
+            try:
+                check()
+            except Exception as error:
+                failures.append(f"{operation.method.upper()} {operation.path}: {str(error)[:1500]}")
+    if failures:
+        pytest.fail("\n\n".join(failures))

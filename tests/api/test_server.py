@@ -28,14 +28,18 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(database_url: str, tokens: dict[str, str]) -> Iterator[str]:
+def server(database_url: str, tokens: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """`ruswf serve` on a free port; yields its base URL."""
     port = free_port()
     env = {**os.environ, "RUSWF_DATABASE_URL": database_url, "RUSWF_LOG_FORMAT": "json"}
-    process = subprocess.Popen(
-        [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    log_file = tmp_path / "serve.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -47,19 +51,23 @@ def server(database_url: str, tokens: dict[str, str]) -> Iterator[str]:
                 time.sleep(0.1)
         else:
             process.kill()
-            pytest.fail(f"ruswf serve did not become ready: {process.stderr.read().decode() if process.stderr else ''}")
+            pytest.fail(f"ruswf serve did not become ready: {log_file.read_text()[-2000:]}")
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def test_real_server_serves_the_lifecycle_over_a_socket(server: str, tokens: dict[str, str], content: dict[str, object]) -> None:
+def test_real_server_serves_the_lifecycle_over_a_socket(
+    server: str, tokens: dict[str, str], content: dict[str, object]
+) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
         headers = {"Authorization": f"Bearer {tokens['coordinator']}"}
         created = http.post("/api/v1/initiatives", json=content, headers=headers)
         assert created.status_code == 201, created.text
-        submitted = http.post(f"/api/v1/initiatives/{created.json()['id']}/actions/submit", json={}, headers=headers)
+        submitted = http.post(
+            f"/api/v1/initiatives/{created.json()['id']}/actions/submit", json={}, headers=headers
+        )
         assert submitted.json()["state"] == "council_preparation"
         assert submitted.headers["x-request-id"]
 
@@ -67,7 +75,8 @@ def test_real_server_serves_the_lifecycle_over_a_socket(server: str, tokens: dic
 def test_concurrent_conflicting_decisions_exactly_one_succeeds(
     server: str, tokens: dict[str, str], app: RusApp, content: dict[str, object]
 ) -> None:
-    """8 secretaries decide the same initiative at once: one decision is recorded, the rest get 409."""
+    """8 secretaries decide the same initiative at once: one decision is recorded, the
+    rest get 409 (or 412: their If-Match went stale)."""
     initiative = app.propose(actor("coordinator"), content).id
     app.submit(initiative, actor("coordinator"))
     app.record_preparation(initiative, actor("preparer"), memo="PM", recommendation="approve")
@@ -83,7 +92,9 @@ def test_concurrent_conflicting_decisions_exactly_one_succeeds(
     def decide(decision: tuple[str, dict[str, object]]) -> int:
         action, body = decision
         with httpx.Client(base_url=server, timeout=30) as http:
-            return http.post(f"/api/v1/initiatives/{initiative}/actions/{action}", json=body, headers=headers).status_code
+            return http.post(
+                f"/api/v1/initiatives/{initiative}/actions/{action}", json=body, headers=headers
+            ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(decide, decisions))

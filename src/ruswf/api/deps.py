@@ -51,7 +51,9 @@ def current_user(
     challenge = {"WWW-Authenticate": 'Bearer realm="ruswf"'}
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ProblemError(401, "a bearer token is required (Authorization: Bearer <token>)", challenge)
+        raise ProblemError(
+            401, "a bearer token is required (Authorization: Bearer <token>)", challenge
+        )
     info = state.tokens.authenticate(token.strip())
     if info is None:
         raise ProblemError(401, "the bearer token is invalid or revoked", challenge)
@@ -72,7 +74,8 @@ def require_read(resource: str) -> Callable[[ActorRef], ActorRef]:
         if resource not in ROLE_READS[Role(caller.role)]:
             allowed = [r.value for r, reads in ROLE_READS.items() if resource in reads]
             raise ProblemError(
-                403, f"role '{caller.role}' may not read {resource}; needed: {' or '.join(allowed)}",
+                403,
+                f"role '{caller.role}' may not read {resource}; needed: {' or '.join(allowed)}",
                 needed_roles=allowed,
             )
         return caller

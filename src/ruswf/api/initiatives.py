@@ -10,7 +10,15 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from ruswf.api.deps import App, CurrentUser, ProjectionsDep, require_read
 from ruswf.api.problems import ProblemError
-from ruswf.api.schemas import ACTION_BODIES, ActionBody, EventOut, InitiativeOut, Page, Problem, ProposeBody
+from ruswf.api.schemas import (
+    ACTION_BODIES,
+    ActionBody,
+    EventOut,
+    InitiativeOut,
+    Page,
+    Problem,
+    ProposeBody,
+)
 from ruswf.app.views import InitiativeView
 from ruswf.domain.initiative import ActorRef
 from ruswf.domain.lifecycle import Action, State
@@ -23,7 +31,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         401: "No or bad token.",
         403: "Role or organisation may not do this.",
         404: "Unknown initiative.",
-        409: "Action not allowed in the current state (names the state and the allowed actions), or a concurrent change.",
+        409: "Action not allowed in the current state (names the state and the allowed "
+        "actions), or a concurrent change.",
         412: "Stale If-Match.",
         413: "Body too large.",
         422: "Invalid input (names the field).",
@@ -33,7 +42,12 @@ ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=200, description="A retry with the same key and body returns the first response and records nothing new."),
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retry with the same key and body returns the first response and "
+        "records nothing new.",
+    ),
 ]
 InitiativeId = Annotated[str, Path(description="The initiative's id (a UUID).", max_length=100)]
 ReadInitiatives = Annotated[ActorRef, Depends(require_read("initiatives"))]
@@ -50,20 +64,32 @@ def _expected_version(if_match: str | None) -> int | None:
     match = ETAG_PATTERN.match(if_match)
     if not match:
         raise ProblemError(
-            422, f'If-Match must be a version in quotes, e.g. "3": {if_match!r}',
+            422,
+            f'If-Match must be a version in quotes, e.g. "3": {if_match!r}',
             errors=[{"field": "If-Match", "reason": "not a version"}],
         )
     return int(match.group(1))
 
 
-@router.post("", status_code=201, response_model=InitiativeOut, responses=ERRORS, summary="Propose an initiative")
+@router.post(
+    "",
+    status_code=201,
+    response_model=InitiativeOut,
+    responses=ERRORS,
+    summary="Propose an initiative",
+)
 def propose(
-    body: ProposeBody, app: App, caller: CurrentUser, response: Response, idempotency_key: IdempotencyKey = None
+    body: ProposeBody,
+    app: App,
+    caller: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A coordinator drafts a new initiative led by their own organisation."""
     content = body.model_dump(exclude={"effective_date"})
-    content["indicators"] = [i.model_dump() for i in body.indicators]
-    view = app.propose(caller, content, effective_date=body.effective_date, idempotency_key=idempotency_key)
+    view = app.propose(
+        caller, content, effective_date=body.effective_date, idempotency_key=idempotency_key
+    )
     response.headers["Location"] = f"{router.prefix}/{view.id}"
     return _respond(view, response)
 
@@ -79,11 +105,15 @@ def list_initiatives(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
-    """The initiative board (a projection), filtered and paged, with `allowed_actions` for the caller."""
+    """The initiative board (a projection), filtered and paged, with `allowed_actions`
+    for the caller."""
     projections.catch_up()
     items, total = projections.board(
-        state=state.value if state else None, goal_area=goal_area, lead_actor=lead_actor,
-        limit=limit, offset=offset,
+        state=state.value if state else None,
+        goal_area=goal_area,
+        lead_actor=lead_actor,
+        limit=limit,
+        offset=offset,
     )
     for item in items:
         item["allowed_actions"] = app.allowed_actions_for(
@@ -92,23 +122,39 @@ def list_initiatives(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{initiative_id}", response_model=InitiativeOut, responses=ERRORS, summary="Get an initiative")
+@router.get(
+    "/{initiative_id}", response_model=InitiativeOut, responses=ERRORS, summary="Get an initiative"
+)
 def get_initiative(
     initiative_id: InitiativeId,
     app: App,
     caller: ReadInitiatives,
     response: Response,
-    version: Annotated[int | None, Query(ge=1, le=10**9, description="As it stood at this version.")] = None,
-    as_of: Annotated[datetime | None, Query(description="As it stood at this moment (ISO 8601; UTC if no offset).")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=10**9, description="As it stood at this version.")
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="As it stood at this moment (ISO 8601; UTC if no offset)."),
+    ] = None,
 ) -> dict[str, Any]:
     """The initiative now, at `version`, or as of a moment; 404 if it did not exist then."""
     if version is not None and as_of is not None:
-        raise ProblemError(422, "give either version or as_of, not both", errors=[{"field": "as_of", "reason": "conflicts with version"}])
-    return _respond(app.get_initiative(initiative_id, caller, version=version, as_of=as_of), response)
+        raise ProblemError(
+            422,
+            "give either version or as_of, not both",
+            errors=[{"field": "as_of", "reason": "conflicts with version"}],
+        )
+    return _respond(
+        app.get_initiative(initiative_id, caller, version=version, as_of=as_of), response
+    )
 
 
 @router.get(
-    "/{initiative_id}/history", response_model=Page[EventOut], responses=ERRORS, summary="History of an initiative"
+    "/{initiative_id}/history",
+    response_model=Page[EventOut],
+    responses=ERRORS,
+    summary="History of an initiative",
 )
 def history(
     initiative_id: InitiativeId,
@@ -138,18 +184,22 @@ def _action_endpoint(action: Action, body_model: type[ActionBody]) -> Any:
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         fields = body.model_dump(exclude_unset=True) if body is not None else {}
-        if "indicators" in fields and body is not None:
-            fields["indicators"] = [i.model_dump() for i in body.indicators]  # type: ignore[attr-defined]
         view = app.act(
-            initiative_id, action.value, caller, fields,
-            expected_version=_expected_version(if_match), idempotency_key=idempotency_key,
+            initiative_id,
+            action.value,
+            caller,
+            fields,
+            expected_version=_expected_version(if_match),
+            idempotency_key=idempotency_key,
         )
         return _respond(view, response)
 
     # Each action's route documents and validates its own body model.
     act.__annotations__["body"] = body_model | None
     act.__name__ = f"act_{action.value}"
-    act.__doc__ = f"The `{action.value}` action of the lifecycle. `If-Match: \"<version>\"` is optional."
+    act.__doc__ = (
+        f'The `{action.value}` action of the lifecycle. `If-Match: "<version>"` is optional.'
+    )
     return act
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from ruswf.api import initiatives, reports, system
 from ruswf.api.deps import ApiState
 from ruswf.api.middleware import RequestContextMiddleware
-from ruswf.api.problems import install_problem_handlers
+from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
@@ -40,7 +42,9 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
         runner = EmbeddedRunner(views) if embedded_projections else None
         if runner is not None:
             runner.start()
-        api.state.ruswf = ApiState(app=app, tokens=tokens, projections=views, max_body_bytes=settings.max_body_bytes)
+        api.state.ruswf = ApiState(
+            app=app, tokens=tokens, projections=views, max_body_bytes=settings.max_body_bytes
+        )
         try:
             yield
         finally:
@@ -62,4 +66,19 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     api.include_router(system.router)
     api.include_router(initiatives.router)
     api.include_router(reports.router)
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = problem_openapi(
+                get_openapi(
+                    title=api.title,
+                    version=api.version,
+                    summary=api.summary,
+                    description=api.description,
+                    routes=api.routes,
+                )
+            )
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     return api

@@ -19,8 +19,13 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 async def _send_problem(send: Send, status: int, detail: str, request_id: str) -> None:
     body = json.dumps(
-        {"type": f"https://ruswf.se/problems/{status}", "title": TITLES[status], "status": status,
-         "detail": detail, "request_id": request_id}
+        {
+            "type": f"https://ruswf.se/problems/{status}",
+            "title": TITLES[status],
+            "status": status,
+            "detail": detail,
+            "request_id": request_id,
+        }
     ).encode()
     await send(
         {
@@ -77,7 +82,9 @@ class RequestContextMiddleware:
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             status_holder["status"] = 413
-            await _send_problem(send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id)
+            await _send_problem(
+                send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id
+            )
             finish()
             return
 
@@ -94,7 +101,9 @@ class RequestContextMiddleware:
             received += len(chunk)
             if received > self.max_body_bytes:
                 status_holder["status"] = 413
-                await _send_problem(send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id)
+                await _send_problem(
+                    send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id
+                )
                 finish()
                 return
             chunks.append(chunk)

@@ -44,7 +44,9 @@ TITLES = {
 class ProblemError(Exception):
     """Raise from the API layer to answer with a problem."""
 
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -52,7 +54,13 @@ class ProblemError(Exception):
         self.extra = extra
 
 
-def problem(status: int, detail: str, request: Request | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://ruswf.se/problems/{status}" if status != 500 else "about:blank",
         "title": TITLES.get(status, "Error"),
@@ -84,7 +92,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = [
             {
-                "field": "body" if e.get("type") == "json_invalid" else _field_of(tuple(e.get("loc", ()))),
+                "field": "body"
+                if e.get("type") == "json_invalid"
+                else _field_of(tuple(e.get("loc", ()))),
                 "reason": str(e.get("msg", "invalid")),
             }
             for e in error.errors()
@@ -94,15 +104,21 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, error: ValidationError) -> JSONResponse:
-        return problem(422, str(error), request, errors=[{"field": error.field, "reason": error.reason}])
+        return problem(
+            422, str(error), request, errors=[{"field": error.field, "reason": error.reason}]
+        )
 
     @app.exception_handler(IdempotencyKeyReusedError)
     async def _key_reused(request: Request, error: IdempotencyKeyReusedError) -> JSONResponse:
-        return problem(422, str(error), request, errors=[{"field": "Idempotency-Key", "reason": str(error)}])
+        return problem(
+            422, str(error), request, errors=[{"field": "Idempotency-Key", "reason": str(error)}]
+        )
 
     @app.exception_handler(TransitionNotAllowedError)
     async def _not_allowed(request: Request, error: TransitionNotAllowedError) -> JSONResponse:
-        return problem(409, str(error), request, state=error.state, allowed_actions=error.allowed_actions)
+        return problem(
+            409, str(error), request, state=error.state, allowed_actions=error.allowed_actions
+        )
 
     @app.exception_handler(ConcurrencyConflictError)
     async def _conflict(request: Request, error: ConcurrencyConflictError) -> JSONResponse:
@@ -119,17 +135,55 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(PermissionDeniedError)
     async def _forbidden(request: Request, error: PermissionDeniedError) -> JSONResponse:
         return problem(
-            403, str(error), request,
-            needed_roles=error.needed_roles or None, needed_organisation=error.needed_organisation,
+            403,
+            str(error),
+            request,
+            needed_roles=error.needed_roles or None,
+            needed_organisation=error.needed_organisation,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = error.detail if isinstance(error.detail, str) else TITLES.get(error.status_code, "Error")
+        detail = (
+            error.detail
+            if isinstance(error.detail, str)
+            else TITLES.get(error.status_code, "Error")
+        )
         return problem(error.status_code, detail, request, headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         # Last resort: the cause goes to the log with the request id, never to the client.
         log.error("unhandled_error", error_type=type(error).__name__, exc_info=error)
-        return problem(500, "an unexpected error occurred; quote the request id when reporting it", request)
+        return problem(
+            500, "an unexpected error occurred; quote the request id when reporting it", request
+        )
+
+
+# Every API operation can answer these, whatever its own list says.
+COMMON_ERRORS = {
+    "401": "No, malformed, unknown or revoked bearer token.",
+    "403": "The caller's role or organisation may not do this.",
+    "413": "The request body is too large.",
+    "422": "Invalid input; `errors` names each offending field.",
+    "500": "An unexpected error; quote the request id.",
+    "503": "The store is unreachable.",
+}
+
+
+def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document every error response as `application/problem+json` with the Problem schema."""
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if path.startswith("/api/"):
+                for status, description in COMMON_ERRORS.items():
+                    responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = {"application/problem+json": {"schema": problem_ref}}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema

@@ -63,7 +63,9 @@ def annual_cycle(
 
     projections.catch_up()
     report = projections.annual_cycle(year or app.today().year, today=app.today())
-    wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
+    wants_csv = format == "csv" or (
+        format is None and "text/csv" in request.headers.get("accept", "")
+    )
     if wants_csv:
         return PlainTextResponse(render_annual(report, "csv"), media_type="text/csv; charset=utf-8")
     return report
@@ -88,7 +90,8 @@ def obligations(
 
 @router.get("/reports/har-och-nu", responses=ERRORS)
 def har_och_nu(app: App, projections: ProjectionsDep, _caller: Reports) -> dict[str, Any]:
-    """The "Här och nu" status report: in flight per goal area, at risk, decided since the last one."""
+    """The "Här och nu" status report: in flight per goal area, at risk, and what was
+    decided since the last one."""
     projections.catch_up()
     result: dict[str, Any] = projections.har_och_nu(today=app.today())
     return result
@@ -110,7 +113,7 @@ def lessons(
 
 
 @router.get("/audit/events", response_model=Page[dict[str, Any]], responses=ERRORS, tags=["audit"])
-def audit_events(  # noqa: PLR0913 - one parameter per filter
+def audit_events(
     projections: ProjectionsDep,
     _caller: Annotated[ActorRef, Depends(require_read("audit"))],
     initiative_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -125,9 +128,13 @@ def audit_events(  # noqa: PLR0913 - one parameter per filter
     """The audit trail: one row per event, filtered and paged."""
     projections.catch_up()
     items, total = projections.audit_events(
-        initiative_id=initiative_id, user=user, organisation=organisation, type=type,
-        since=since, until=until, limit=limit, offset=offset,
+        initiative_id=initiative_id,
+        user=user,
+        organisation=organisation,
+        type=type,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
     )
     return _page(items, total, limit, offset)
-
-

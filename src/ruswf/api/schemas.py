@@ -29,12 +29,20 @@ class Indicator(Strict):
 
 class ContentFields(Strict):
     title: str = Field(min_length=1, max_length=200, examples=["Filmfond"])
-    summary: str = Field(min_length=1, max_length=20_000, examples=["En regional filmfond för att locka produktioner till länet."])
+    summary: str = Field(
+        min_length=1,
+        max_length=20_000,
+        examples=["En regional filmfond för att locka produktioner till länet."],
+    )
     goal_area: str = Field(examples=["grow"])
     lead_actor: str = Field(examples=["region_vasternorrland"])
-    priorities: list[str] = Field(default_factory=list, max_length=100, examples=[["smart_specialisation"]])
+    priorities: list[str] = Field(
+        default_factory=list, max_length=100, examples=[["smart_specialisation"]]
+    )
     partner_actors: list[str] = Field(default_factory=list, max_length=100, examples=[["kramfors"]])
-    principles: list[str] = Field(default_factory=list, max_length=100, examples=[["try_and_learn"]])
+    principles: list[str] = Field(
+        default_factory=list, max_length=100, examples=[["try_and_learn"]]
+    )
     arena: int | None = Field(default=None, examples=[3])
     indicators: list[Indicator] = Field(default_factory=list, max_length=100)
 
@@ -46,18 +54,25 @@ class ProposeBody(ContentFields):
 class ActionBody(Strict):
     effective_date: date | None = Field(
         default=None,
-        description="Business date of the action (default: today). Decisions are dated at their meeting.",
+        description="Business date of the action (default: today). "
+        "Decisions are dated at their meeting.",
     )
 
 
 class SubmitBody(ActionBody):
-    comment: str | None = Field(default=None, max_length=20_000, examples=["För beredning i Strategiska RUS-gruppen."])
+    comment: str | None = Field(
+        default=None, max_length=20_000, examples=["För beredning i Strategiska RUS-gruppen."]
+    )
 
 
 class ReviseBody(ActionBody):
-    comment: str | None = Field(default=None, max_length=20_000, examples=["Förtydligad efter beredningen."])
+    comment: str | None = Field(
+        default=None, max_length=20_000, examples=["Förtydligad efter beredningen."]
+    )
     title: str | None = Field(default=None, max_length=200)
-    summary: str | None = Field(default=None, max_length=20_000, examples=["Reviderad med tydligare mål och indikatorer."])
+    summary: str | None = Field(
+        default=None, max_length=20_000, examples=["Reviderad med tydligare mål och indikatorer."]
+    )
     goal_area: str | None = None
     lead_actor: str | None = None
     priorities: list[str] | None = Field(default=None, max_length=100)
@@ -68,11 +83,19 @@ class ReviseBody(ActionBody):
 
 
 class ReasonBody(ActionBody):
-    reason: str = Field(min_length=1, max_length=20_000, examples=["Underlaget behöver kompletteras med finansiering."])
+    reason: str = Field(
+        min_length=1,
+        max_length=20_000,
+        examples=["Underlaget behöver kompletteras med finansiering."],
+    )
 
 
 class RecordPreparationBody(ActionBody):
-    memo: str = Field(min_length=1, max_length=20_000, examples=["Beredning av 'Filmfond' i Strategiska RUS-gruppen."])
+    memo: str = Field(
+        min_length=1,
+        max_length=20_000,
+        examples=["Beredning av 'Filmfond' i Strategiska RUS-gruppen."],
+    )
     recommendation: Literal["approve", "reject", "other"]
 
 
@@ -82,24 +105,40 @@ class ScheduleBody(ActionBody):
 
 
 class ApproveBody(ActionBody):
-    decision_text: str = Field(min_length=1, max_length=20_000, examples=["Rådet ställer sig bakom 'Filmfond'."])
+    decision_text: str = Field(
+        min_length=1, max_length=20_000, examples=["Rådet ställer sig bakom 'Filmfond'."]
+    )
 
 
 class DeferBody(ReasonBody):
-    meeting_date: date = Field(examples=["2026-04-16"], description="The later meeting it is deferred to.")
+    meeting_date: date = Field(
+        examples=["2026-04-16"], description="The later meeting it is deferred to."
+    )
 
 
 class ReportProgressBody(ActionBody):
     period: str = Field(examples=["2026-T1"])
     status: Literal["on_track", "at_risk", "off_track"]
-    narrative: str = Field(min_length=1, max_length=20_000, examples=["Lägesrapport för tertial 1."])
-    indicator_values: dict[str, int | float] | None = Field(default=None, examples=[{"Deltagande aktörer": 5}])
-    lessons: list[str] | None = Field(default=None, max_length=100, examples=[["Tidig förankring i kommunerna sparar tid."]])
+    narrative: str = Field(
+        min_length=1, max_length=20_000, examples=["Lägesrapport för tertial 1."]
+    )
+    indicator_values: dict[str, int | float] | None = Field(
+        default=None, examples=[{"Deltagande aktörer": 5}]
+    )
+    lessons: list[str] | None = Field(
+        default=None, max_length=100, examples=[["Tidig förankring i kommunerna sparar tid."]]
+    )
 
 
 class CloseBody(ActionBody):
-    final_report: str = Field(min_length=1, max_length=20_000, examples=["Slutrapport: målen är uppnådda."])
-    lessons: list[str] = Field(min_length=1, max_length=100, examples=[["Gemensamma indikatorer från start gör uppföljningen enkel."]])
+    final_report: str = Field(
+        min_length=1, max_length=20_000, examples=["Slutrapport: målen är uppnådda."]
+    )
+    lessons: list[str] = Field(
+        min_length=1,
+        max_length=100,
+        examples=[["Gemensamma indikatorer från start gör uppföljningen enkel."]],
+    )
 
 
 ACTION_BODIES: dict[str, type[ActionBody]] = {
@@ -138,7 +177,9 @@ class InitiativeOut(BaseModel):
     principles: list[str]
     arena: int | None
     indicators: list[dict[str, Any]]
-    allowed_actions: list[str] = Field(description="What this caller may do now.", examples=[["report_progress", "close"]])
+    allowed_actions: list[str] = Field(
+        description="What this caller may do now.", examples=[["report_progress", "close"]]
+    )
     proposed_by: ActorOut
     proposed_on: str
     created_at: str
@@ -176,9 +217,13 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     request_id: str | None = None
-    errors: list[dict[str, str]] | None = Field(default=None, description="422: each offending field and why.")
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="422: each offending field and why."
+    )
     state: str | None = Field(default=None, description="409: the initiative's current state.")
-    allowed_actions: list[str] | None = Field(default=None, description="409: the actions the state allows.")
+    allowed_actions: list[str] | None = Field(
+        default=None, description="409: the actions the state allows."
+    )
 
 
 class VerifyOut(BaseModel):

@@ -10,12 +10,11 @@ import psycopg
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from ruswf.api.deps import App
+from ruswf.api.deps import App, require_read
 from ruswf.api.problems import problem
 from ruswf.api.schemas import Problem, VerifyOut
 from ruswf.app.audit import verify_store
 from ruswf.app.settings import Settings
-from ruswf.api.deps import require_read
 from ruswf.domain.initiative import ActorRef
 
 router = APIRouter(tags=["system"])
@@ -28,9 +27,11 @@ def store_reachable(settings: Settings) -> str | None:
             with closing(sqlite3.connect(settings.sqlite_path(), timeout=2)) as conn:
                 conn.execute("SELECT 1").fetchone()
         else:
-            with psycopg.connect(settings.postgres_conninfo().replace(
-                f"connect_timeout={settings.postgres_connect_timeout}", "connect_timeout=2"
-            )) as conn:
+            with psycopg.connect(
+                settings.postgres_conninfo().replace(
+                    f"connect_timeout={settings.postgres_connect_timeout}", "connect_timeout=2"
+                )
+            ) as conn:
                 conn.execute("SELECT 1").fetchone()
     except (sqlite3.Error, psycopg.Error) as error:
         return f"{type(error).__name__}"
@@ -53,7 +54,9 @@ def readyz(app: App) -> Any:
 
 
 @router.get("/api/v1/strategy", summary="The strategy in force", tags=["strategy"])
-def strategy(app: App, _caller: Annotated[ActorRef, Depends(require_read("strategy"))]) -> dict[str, Any]:
+def strategy(
+    app: App, _caller: Annotated[ActorRef, Depends(require_read("strategy"))]
+) -> dict[str, Any]:
     """Goal areas, priorities, principles, actors, councils, arenas and the annual cycle rules."""
     s = app.strategy
     year = app.today().year
@@ -63,28 +66,51 @@ def strategy(app: App, _caller: Annotated[ActorRef, Depends(require_read("strate
         "region": s.region,
         "vision": s.vision,
         "goal_areas": [{"id": g.id, "name": g.name} for g in s.goal_areas],
-        "priorities": [{"id": p.id, "name": p.name, "goal_area": p.goal_area} for p in s.priorities],
+        "priorities": [
+            {"id": p.id, "name": p.name, "goal_area": p.goal_area} for p in s.priorities
+        ],
         "principles": [{"id": p.id, "name": p.name} for p in s.principles],
-        "actors": [{"id": a.id, "name": a.name, "kind": a.kind, "councils": list(a.councils)} for a in s.actors],
+        "actors": [
+            {"id": a.id, "name": a.name, "kind": a.kind, "councils": list(a.councils)}
+            for a in s.actors
+        ],
         "councils": [
-            {"id": c.id, "name": c.name, "kind": c.kind, "decides": c.decides, "description": c.description}
+            {
+                "id": c.id,
+                "name": c.name,
+                "kind": c.kind,
+                "decides": c.decides,
+                "description": c.description,
+            }
             for c in s.councils
         ],
         "arenas": [{"id": a.id, "name": a.name} for a in s.arenas],
         "annual_cycle": {
             "report_due_days": s.report_due_days,
             "reporting_periods": [
-                {"id": p.id, "name": p.name, "start": p.start.isoformat(), "end": p.end.isoformat(), "due": p.due.isoformat()}
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "start": p.start.isoformat(),
+                    "end": p.end.isoformat(),
+                    "due": p.due.isoformat(),
+                }
                 for p in s.reporting_periods(year)
             ],
             "events": [
-                {"id": e.id, "name": e.name, "date": day.isoformat()} for e, day in s.cycle_event_dates(year)
+                {"id": e.id, "name": e.name, "date": day.isoformat()}
+                for e, day in s.cycle_event_dates(year)
             ],
         },
     }
 
 
-@router.get("/api/v1/audit/verify", response_model=VerifyOut, tags=["audit"], summary="Verify stored events")
-def audit_verify(app: App, _caller: Annotated[ActorRef, Depends(require_read("audit"))]) -> JSONResponse:
-    """`ok` is true when every stored event is intact; `first_bad` names the first one that is not."""
+@router.get(
+    "/api/v1/audit/verify", response_model=VerifyOut, tags=["audit"], summary="Verify stored events"
+)
+def audit_verify(
+    app: App, _caller: Annotated[ActorRef, Depends(require_read("audit"))]
+) -> JSONResponse:
+    """`ok` is true when every stored event is intact; `first_bad` names the first one
+    that is not."""
     return JSONResponse(verify_store(app).as_dict())

@@ -87,9 +87,9 @@ class TokenStore:
                     yield [dict(row) for row in cursor.fetchall()]
             return
         query = sql.SQL(statement.replace("?", "%s")).format(table=self._table)
-        with self._pool.connection() as conn:
-            cursor = conn.execute(query, params)
-            yield cursor.fetchall() if cursor.description else []
+        with self._pool.connection() as pg_conn:
+            pg_cursor = pg_conn.execute(query, params)
+            yield pg_cursor.fetchall() if pg_cursor.description else []
 
     def _create_table(self) -> None:
         with self._execute(

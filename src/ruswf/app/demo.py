@@ -188,7 +188,7 @@ AGENDA_ITEMS: tuple[tuple[str, str, str, list[str], list[str], int, list[str], s
         "Samordnad strategi för extern finansiering av regionala insatser.",
     ),
     (
-        "Utredning – en ny organisation för förvaltning av EU-medel",  # noqa: RUF001 - the seed's title, en dash and all
+        "Utredning – en ny organisation för förvaltning av EU-medel",
         "live",
         "tillvaxtverket",
         ["coherent_support_system"],
@@ -208,7 +208,7 @@ AGENDA_ITEMS: tuple[tuple[str, str, str, list[str], list[str], int, list[str], s
         "En regional ledorganisation för besöksnäringen.",
     ),
     (
-        "Branschanalys – besöksnäringen",  # noqa: RUF001 - the seed's title, en dash and all
+        "Branschanalys – besöksnäringen",
         "grow",
         "sundsvall",
         ["growing_sustainable_companies"],
@@ -268,7 +268,7 @@ AGENDA_ITEMS: tuple[tuple[str, str, str, list[str], list[str], int, list[str], s
         "Regional strategi för jämställd regional tillväxt.",
     ),
     (
-        "Läget i länet – konjunktur och arbetsmarknad",  # noqa: RUF001 - the seed's title, en dash and all
+        "Läget i länet – konjunktur och arbetsmarknad",
         "grow",
         "arbetsformedlingen",
         ["better_matching"],

@@ -1,0 +1,165 @@
+"""`ruswf projections run | rebuild [NAME] | status` and `ruswf report annual`.
+
+Two typer apps for `ruswf.cli` to register (`projections_cli` as "projections",
+`report_cli` as "report"). They open the application on the configured store the way
+`ruswf.cli.application()` does (re-created here: this module must not import `ruswf.cli`,
+which imports it).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Annotated, NoReturn
+
+import typer
+from eventsourcing.persistence import PersistenceError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from projections import ProjectionError, Projections, render_annual, run_worker
+from projections.queries import FORMATS
+from ruswf.app.errors import AppError
+from ruswf.app.logging import configure_logging
+from ruswf.app.service import RusApp
+from ruswf.app.settings import Settings, SettingsError
+from ruswf.app.strategy_loader import load_strategy
+from ruswf.domain.errors import DomainError
+
+projections_cli = typer.Typer(
+    help="The read models (projections) in the store's own database.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+report_cli = typer.Typer(
+    help="Reports computed from the projections.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and a non-zero exit."""
+    typer.echo(f"ruswf: error: {message.splitlines()[0] if message else 'failed'}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def application() -> Iterator[RusApp]:
+    """The application on the configured store; configuration errors end the command."""
+    try:
+        settings = Settings()
+        configure_logging(settings.log_format, settings.log_level)
+        app = RusApp(load_strategy(settings.strategy), settings)
+    except (DomainError, SettingsError, ValueError) as error:
+        fail(str(error) or type(error).__name__)
+    except Exception as error:  # the store's drivers raise many kinds
+        fail(f"cannot open the store: {type(error).__name__}: {error}")
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@contextmanager
+def opened_projections() -> Iterator[Projections]:
+    """The projections on the configured store; their errors end the command."""
+    with application() as app:
+        try:
+            projections = Projections(app)
+        except (ProjectionError, PersistenceError) as error:
+            fail(f"cannot open the projections: {error}")
+        try:
+            yield projections
+        except (DomainError, AppError, ProjectionError) as error:
+            fail(str(error))
+        except PersistenceError as error:
+            fail(f"store error: {type(error).__name__}: {error}")
+        finally:
+            projections.close()
+
+
+@projections_cli.command("run")
+def run(
+    interval: Annotated[
+        float, typer.Option(min=0.05, max=60.0, help="Seconds between polls of the event log.")
+    ] = 0.2,
+) -> None:
+    """Follow the event log and keep every projection up to date (the worker process of a
+    PostgreSQL deployment). Stops on SIGTERM or Ctrl-C after the batch in progress."""
+    stop = threading.Event()
+
+    def request_stop(_signal: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with application() as app:
+        run_worker(app, stop, interval=interval)
+
+
+@projections_cli.command("rebuild")
+def rebuild(
+    name: Annotated[
+        str | None, typer.Argument(help="The projection to rebuild (default: every one).")
+    ] = None,
+) -> None:
+    """Empty a projection (or all) and apply the whole event log again, with a progress bar."""
+    with opened_projections() as projections:
+        names = [name] if name else list(projections.names)
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("[bold]rebuild[/bold] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        ) as bar:
+            task = bar.add_task(", ".join(names), total=max(projections.head(), 1))
+
+            def advance(done: int, head: int) -> None:
+                bar.update(task, completed=done, total=max(head, 1))
+
+            projections.rebuild(name, progress=advance)
+            bar.update(task, completed=max(projections.head(), 1))
+        for row in projections.status():
+            if row["name"] in names:
+                typer.echo(f"rebuilt {row['name']}: position {row['position']}, lag {row['lag']}")
+
+
+@projections_cli.command("status")
+def status() -> None:
+    """Per projection: schema version, position in the event log, the log's head and the lag."""
+    with opened_projections() as projections:
+        rows = projections.status()
+    width = max(len(row["name"]) for row in rows)
+    typer.echo(
+        f"{'projection':<{width}}  {'version':>7}  {'position':>10}  {'head':>10}  {'lag':>8}"
+    )
+    for row in rows:
+        typer.echo(
+            f"{row['name']:<{width}}  {row['version']:>7}  {row['position']:>10}"
+            f"  {row['head']:>10}  {row['lag']:>8}"
+        )
+
+
+@report_cli.command("annual")
+def annual(
+    year: Annotated[int, typer.Option(min=1990, max=2100, help="The year of the annual cycle.")],
+    fmt: Annotated[str, typer.Option("--format", help="Output format: json, csv or md.")] = "json",
+) -> None:
+    """The annual-cycle report: per goal area and reporting period, proposals, decisions by
+    outcome, reports due / submitted / overdue and completeness."""
+    if fmt not in FORMATS:
+        fail(f"--format: must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    with opened_projections() as projections:
+        projections.catch_up()
+        report = projections.annual_cycle(year)
+    sys.stdout.write(render_annual(report, fmt))

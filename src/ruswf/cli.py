@@ -15,6 +15,7 @@ from ruswf.app.logging import configure_logging
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.strategy_loader import load_strategy
+from ruswf.cli_projections import projections_cli, report_cli
 from ruswf.domain.errors import DomainError
 from ruswf.domain.lifecycle import SWEDISH_LABELS, State
 
@@ -27,6 +28,8 @@ cli = typer.Typer(
 )
 strategy_cli = typer.Typer(help="The strategy in force.", no_args_is_help=True)
 cli.add_typer(strategy_cli, name="strategy")
+cli.add_typer(projections_cli, name="projections")
+cli.add_typer(report_cli, name="report")
 token_cli = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 audit_cli = typer.Typer(help="Audit: verify the stored events.", no_args_is_help=True)

@@ -383,3 +383,36 @@ def test_coordinator_of_other_organisation_cannot_act(
         assert assert_problem(response, 403)["needed_organisation"] == LEAD
     retry = {**auth("other_coordinator"), "Idempotency-Key": "steal"}
     assert_problem(client.post(f"{BASE}/{initiative}/actions/submit", json={}, headers=retry), 403)
+
+
+def test_embedded_projections_show_a_command_in_the_board_within_a_second(
+    client: TestClient, auth: Auth, content: dict[str, Any], settings: Any
+) -> None:
+    """Read the board table directly (no catch-up by the request), as a reporting job would."""
+    import sqlite3
+    import time
+
+    import psycopg
+
+    initiative = propose(client, auth, content).json()["id"]
+    client.post(f"{BASE}/{initiative}/actions/submit", json={}, headers=auth("coordinator"))
+
+    def board_state() -> str | None:
+        if settings.backend == "sqlite":
+            with sqlite3.connect(settings.sqlite_path()) as conn:
+                row = conn.execute(
+                    "SELECT state FROM proj_board WHERE initiative_id = ?", (initiative,)
+                ).fetchone()
+        else:
+            schema = settings.postgres_params()["schema"]
+            with psycopg.connect(settings.postgres_conninfo()) as conn:
+                row = conn.execute(
+                    f'SELECT state FROM "{schema}".proj_board WHERE initiative_id::text = %s',
+                    (initiative,),
+                ).fetchone()
+        return None if row is None else str(row[0])
+
+    deadline = time.monotonic() + 1.0
+    while board_state() != "council_preparation":
+        assert time.monotonic() < deadline, "not visible in the board within 1 s"
+        time.sleep(0.05)

@@ -26,7 +26,7 @@ DAY = date(2026, 5, 4)
 MEETING = date(2026, 5, 21)
 
 CONTENT: dict[str, Any] = {
-    "title": "Branschanalys – besöksnäringen",  # noqa: RUF001 - a title from the seed
+    "title": "Branschanalys – besöksnäringen",
     "summary": "Analys av besöksnäringens utveckling.",
     "goal_area": "grow",
     "lead_actor": "sundsvall",

@@ -1,0 +1,186 @@
+"""The audit trail: one row per initiative event, indexed for an auditor's questions
+(by initiative, user, organisation, event type and time range)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar
+from uuid import UUID
+
+from projections.base import InitiativeEvent, ReadModel
+from projections.store import Json, Session
+from ruswf.domain.errors import ValidationError
+
+# Event fields that are bookkeeping, not business data (as in the application's history).
+ENVELOPE = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "actor",
+        "effective_date",
+    }
+)
+
+COLUMNS = (
+    "position, initiative_id, version, event_type, recorded_at, effective_date,"
+    " actor_user, actor_organisation, actor_role, reason, payload"
+)
+
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS proj_audit_trail_initiative"
+    " ON {proj_audit_trail} (initiative_id, version)",
+    "CREATE INDEX IF NOT EXISTS proj_audit_trail_user ON {proj_audit_trail} (actor_user, position)",
+    "CREATE INDEX IF NOT EXISTS proj_audit_trail_organisation"
+    " ON {proj_audit_trail} (actor_organisation, position)",
+    "CREATE INDEX IF NOT EXISTS proj_audit_trail_type ON {proj_audit_trail} (event_type, position)",
+    "CREATE INDEX IF NOT EXISTS proj_audit_trail_recorded ON {proj_audit_trail} (recorded_at)",
+)
+
+
+class AuditTrail(ReadModel):
+    """Every event, its actor, its business date, its reason and its payload."""
+
+    name = "audit_trail"
+    version = 1
+    tables: ClassVar[tuple[str, ...]] = ("proj_audit_trail",)
+    json_columns = frozenset({"payload"})
+    sqlite_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_audit_trail} ("
+        " position INTEGER PRIMARY KEY,"
+        " initiative_id TEXT NOT NULL,"
+        " version INTEGER NOT NULL,"
+        " event_type TEXT NOT NULL,"
+        " recorded_at TEXT NOT NULL,"
+        " effective_date TEXT NOT NULL,"
+        " actor_user TEXT NOT NULL,"
+        " actor_organisation TEXT NOT NULL,"
+        " actor_role TEXT NOT NULL,"
+        " reason TEXT,"
+        " payload TEXT NOT NULL)",
+        *_INDEXES,
+    )
+    postgres_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_audit_trail} ("
+        " position bigint PRIMARY KEY,"
+        " initiative_id text NOT NULL,"
+        " version integer NOT NULL,"
+        " event_type text NOT NULL,"
+        " recorded_at timestamptz NOT NULL,"
+        " effective_date date NOT NULL,"
+        " actor_user text NOT NULL,"
+        " actor_organisation text NOT NULL,"
+        " actor_role text NOT NULL,"
+        " reason text,"
+        " payload jsonb NOT NULL)",
+        *_INDEXES,
+    )
+
+    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+        payload = {k: v for k, v in vars(event).items() if k not in ENVELOPE}
+        session.execute(
+            "INSERT INTO {proj_audit_trail} (" + COLUMNS + ") VALUES (:position, :initiative_id,"
+            " :version, :event_type, :recorded_at, :effective_date, :user, :organisation, :role,"
+            " :reason, :payload)",
+            {
+                "position": position,
+                "initiative_id": str(event.originator_id),
+                "version": event.originator_version,
+                "event_type": type(event).__name__,
+                "recorded_at": event.timestamp,
+                "effective_date": date.fromisoformat(event.effective_date),
+                "user": event.actor["user"],
+                "organisation": event.actor["organisation"],
+                "role": event.actor["role"],
+                "reason": payload.get("reason"),
+                "payload": Json(payload),
+            },
+        )
+
+    # -- queries ------------------------------------------------------------------------
+
+    def events(
+        self,
+        *,
+        initiative_id: str | None = None,
+        user: str | None = None,
+        organisation: str | None = None,
+        type: str | None = None,
+        since: datetime | date | str | None = None,
+        until: datetime | date | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Events matching every given filter, in log order; `since` is inclusive,
+        `until` exclusive (a date means the whole day)."""
+        conditions: list[str] = []
+        params: dict[str, Any] = {}
+        if initiative_id is not None:
+            conditions.append("initiative_id = :initiative_id")
+            params["initiative_id"] = _uuid(initiative_id)
+        for column, value in (
+            ("actor_user", user),
+            ("actor_organisation", organisation),
+            ("event_type", type),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = :{column}")
+                params[column] = value
+        if since is not None:
+            conditions.append("recorded_at >= :since")
+            params["since"] = _moment(since, "since", end_of_day=False)
+        if until is not None:
+            conditions.append("recorded_at < :until")
+            params["until"] = _moment(until, "until", end_of_day=True)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self.view.read() as session:
+            total = int(
+                session.scalar("SELECT COUNT(*) AS n FROM {proj_audit_trail}" + where, params)
+            )
+            rows = session.fetchall(
+                "SELECT "
+                + COLUMNS
+                + " FROM {proj_audit_trail}"
+                + where
+                + " ORDER BY position LIMIT :limit OFFSET :offset",
+                {**params, "limit": limit, "offset": offset},
+            )
+        return [_event(row) for row in rows], total
+
+
+def _event(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "position": row["position"],
+        "initiative_id": row["initiative_id"],
+        "version": row["version"],
+        "type": row["event_type"],
+        "recorded_at": row["recorded_at"],
+        "effective_date": row["effective_date"],
+        "actor": {
+            "user": row["actor_user"],
+            "organisation": row["actor_organisation"],
+            "role": row["actor_role"],
+        },
+        "reason": row["reason"],
+        "payload": row["payload"],
+    }
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(UUID(str(value)))
+    except ValueError:
+        raise ValidationError("initiative_id", f"not an initiative id: {value!r}") from None
+
+
+def _moment(value: datetime | date | str, field: str, *, end_of_day: bool) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, f"not an ISO 8601 date or time: {value!r}") from None
+    if not isinstance(value, datetime):
+        start = datetime.combine(value, time(), tzinfo=UTC)
+        return start + timedelta(days=1) if end_of_day else start
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

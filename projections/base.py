@@ -1,0 +1,122 @@
+"""What every projection shares: the `ReadModel` base class and the reporting calendar.
+
+A read model is an eventsourcing `Projection` over a `View` (one implementation per
+store). It declares its tables for both stores and applies one initiative event at a
+time inside the view's transaction; other events in the log (idempotency records) only
+advance its position.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from projections.store import Session, View, ViewSpec
+from ruswf.domain.initiative import Initiative
+from ruswf.domain.strategy import ReportingPeriod, Strategy
+
+InitiativeEvent = Initiative.Event | Initiative.Proposed
+"""Every event of an initiative (Proposed is a Created event, the others share `Event`)."""
+
+OBLIGATION_STATUSES = ("due", "submitted", "overdue")
+PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
+
+
+class ReadModel(Projection[View], ABC):
+    """A projection into tables of the application's own database."""
+
+    version: ClassVar[int] = 1
+    """The schema version: bump it when the tables change (see docs/projections.md)."""
+    tables: ClassVar[tuple[str, ...]] = ()
+    reference_tables: ClassVar[tuple[str, ...]] = ()
+    sqlite_ddl: ClassVar[tuple[str, ...]] = ()
+    postgres_ddl: ClassVar[tuple[str, ...]] = ()
+    json_columns: ClassVar[frozenset[str]] = frozenset()
+    bool_columns: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, view: View, strategy: Strategy) -> None:
+        super().__init__(view)
+        self.strategy = strategy
+
+    @classmethod
+    def spec(cls, strategy: Strategy) -> ViewSpec:
+        """The view's description of this projection's tables."""
+
+        def seed(session: Session) -> None:
+            cls.seed(strategy, session)
+
+        return ViewSpec(
+            name=cls.name,
+            version=cls.version,
+            tables=cls.tables,
+            reference_tables=cls.reference_tables,
+            sqlite_ddl=cls.sqlite_ddl,
+            postgres_ddl=cls.postgres_ddl,
+            json_columns=cls.json_columns,
+            bool_columns=cls.bool_columns,
+            seed=seed if cls.reference_tables else None,
+        )
+
+    @classmethod
+    def seed(cls, strategy: Strategy, session: Session) -> None:
+        """Refresh the reference tables from the strategy (when there are any)."""
+
+    # -- processing --------------------------------------------------------------------
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Apply one event and record its position (eventsourcing's projection interface)."""
+        self.view.apply_batch([(domain_event, tracking)], self._apply_one)
+
+    def process_batch(self, batch: Sequence[tuple[Any, Tracking]], expected: int) -> int:
+        """Apply a batch read from position `expected`, in one transaction."""
+        return self.view.apply_batch(batch, self._apply_one, expected)
+
+    def _apply_one(self, session: Session, event: Any, tracking: Tracking) -> None:
+        if isinstance(event, InitiativeEvent):
+            self.apply(session, event, tracking.notification_id)
+
+    @abstractmethod
+    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+        """Change the tables for one initiative event at `position` in the log."""
+
+
+# -- the reporting calendar ------------------------------------------------------------
+
+
+def day(value: str) -> date:
+    """A business date carried by an event."""
+    return date.fromisoformat(value)
+
+
+def next_period(strategy: Strategy, period: ReportingPeriod) -> ReportingPeriod:
+    """The reporting period after `period`."""
+    return strategy.period_of(period.end + timedelta(days=1))
+
+
+def owed_periods(
+    strategy: Strategy, first_start: date, closing_start: date | None, today: date
+) -> list[ReportingPeriod]:
+    """The periods an approved initiative owes a progress report for, as of `today`.
+
+    From the approval's period on, every period that has ended before `today` (a report
+    is about a period, so it is owed once the period is over); a closed initiative owes
+    none from the period of its closing on (its final report covers that one).
+    """
+    owed: list[ReportingPeriod] = []
+    period = strategy.period_of(first_start)
+    while period.end < today and (closing_start is None or period.start < closing_start):
+        owed.append(period)
+        period = next_period(strategy, period)
+    return owed
+
+
+def obligation_status(due: date, submitted: bool, today: date) -> str:
+    """`submitted`; else `overdue` once its due date has passed; else `due`."""
+    if submitted:
+        return "submitted"
+    return "overdue" if due < today else "due"

@@ -1,0 +1,240 @@
+"""The initiative board: one row per initiative with what a list view needs, including the
+facts (`state`, `has_preparation`, `lead_actor`) from which the API computes each
+caller's `allowed_actions`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from projections.base import InitiativeEvent, ReadModel, day, next_period
+from projections.store import Json, Session
+from ruswf.domain.errors import ValidationError
+from ruswf.domain.initiative import Initiative
+from ruswf.domain.lifecycle import State
+
+COLUMNS = (
+    "initiative_id, title, state, goal_area, lead_actor, version, has_preparation,"
+    " proposed_on, created_at, last_change, last_event, next_meeting, next_meeting_council,"
+    " approval_period, reported_periods, last_report_period, last_report_status,"
+    " next_report_period, next_report_due"
+)
+
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS proj_board_state ON {proj_board} (state, last_change)",
+    "CREATE INDEX IF NOT EXISTS proj_board_goal_area ON {proj_board} (goal_area, last_change)",
+    "CREATE INDEX IF NOT EXISTS proj_board_lead_actor ON {proj_board} (lead_actor, last_change)",
+    "CREATE INDEX IF NOT EXISTS proj_board_last_change ON {proj_board} (last_change)",
+)
+
+
+class Board(ReadModel):
+    """Current state, goal area, lead actor, last change, next meeting, next report due."""
+
+    name = "board"
+    version = 1
+    tables: ClassVar[tuple[str, ...]] = ("proj_board",)
+    json_columns = frozenset({"reported_periods"})
+    bool_columns = frozenset({"has_preparation"})
+    sqlite_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_board} ("
+        " initiative_id TEXT PRIMARY KEY,"
+        " title TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " goal_area TEXT NOT NULL,"
+        " lead_actor TEXT NOT NULL,"
+        " version INTEGER NOT NULL,"
+        " has_preparation INTEGER NOT NULL,"
+        " proposed_on TEXT NOT NULL,"
+        " created_at TEXT NOT NULL,"
+        " last_change TEXT NOT NULL,"
+        " last_event TEXT NOT NULL,"
+        " next_meeting TEXT,"
+        " next_meeting_council TEXT,"
+        " approval_period TEXT,"
+        " reported_periods TEXT NOT NULL,"
+        " last_report_period TEXT,"
+        " last_report_status TEXT,"
+        " next_report_period TEXT,"
+        " next_report_due TEXT)",
+        *_INDEXES,
+    )
+    postgres_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_board} ("
+        " initiative_id text PRIMARY KEY,"
+        " title text NOT NULL,"
+        " state text NOT NULL,"
+        " goal_area text NOT NULL,"
+        " lead_actor text NOT NULL,"
+        " version integer NOT NULL,"
+        " has_preparation boolean NOT NULL,"
+        " proposed_on date NOT NULL,"
+        " created_at timestamptz NOT NULL,"
+        " last_change timestamptz NOT NULL,"
+        " last_event text NOT NULL,"
+        " next_meeting date,"
+        " next_meeting_council text,"
+        " approval_period text,"
+        " reported_periods jsonb NOT NULL,"
+        " last_report_period text,"
+        " last_report_status text,"
+        " next_report_period text,"
+        " next_report_due date)",
+        *_INDEXES,
+    )
+
+    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+        iid = str(event.originator_id)
+        if isinstance(event, Initiative.Proposed):
+            session.execute(
+                "INSERT INTO {proj_board} (" + COLUMNS + ") VALUES (:id, :title, :state,"
+                " :goal_area, :lead_actor, :version, :no_preparation, :proposed_on, :at, :at,"
+                " :event, NULL, NULL, NULL, :reported, NULL, NULL, NULL, NULL)",
+                {
+                    "id": iid,
+                    "title": event.content["title"],
+                    "state": State.PROPOSAL.value,
+                    "goal_area": event.content["goal_area"],
+                    "lead_actor": event.content["lead_actor"],
+                    "version": event.originator_version,
+                    "no_preparation": False,
+                    "proposed_on": day(event.effective_date),
+                    "at": event.timestamp,
+                    "event": type(event).__name__,
+                    "reported": Json([]),
+                },
+            )
+            return
+        changes: dict[str, Any] = {}
+        match event:
+            case Initiative.Submitted() | Initiative.ReferredBack():
+                changes = {
+                    "state": State.COUNCIL_PREPARATION.value,
+                    "next_meeting": None,
+                    "next_meeting_council": None,
+                }
+            case Initiative.Revised():
+                changes = {
+                    k: v
+                    for k, v in event.changes.items()
+                    if k in ("title", "goal_area", "lead_actor")
+                }
+            case Initiative.ReturnedForRevision():
+                changes = {"state": State.PROPOSAL.value}
+            case Initiative.PreparationRecorded():
+                changes = {"has_preparation": True}
+            case Initiative.Scheduled():
+                changes = {
+                    "state": State.DECISION.value,
+                    "next_meeting": day(event.meeting_date),
+                    "next_meeting_council": event.council,
+                }
+            case Initiative.Deferred():
+                changes = {"next_meeting": day(event.next_meeting_date)}
+            case Initiative.Approved():
+                first = self.strategy.period(event.period)
+                changes = {
+                    "state": State.FOLLOW_UP.value,
+                    "next_meeting": None,
+                    "next_meeting_council": None,
+                    "approval_period": event.period,
+                    "next_report_period": first.id,
+                    "next_report_due": first.due,
+                }
+            case Initiative.Rejected() | Initiative.Withdrawn():
+                state = (
+                    State.REJECTED if isinstance(event, Initiative.Rejected) else State.WITHDRAWN
+                )
+                changes = {"state": state.value, "next_meeting": None, "next_meeting_council": None}
+            case Initiative.ProgressReported():
+                changes = self._reported(session, iid, event)
+            case Initiative.Closed():
+                changes = {
+                    "state": State.CLOSED.value,
+                    "next_report_period": None,
+                    "next_report_due": None,
+                }
+        changes |= {
+            "version": event.originator_version,
+            "last_change": event.timestamp,
+            "last_event": type(event).__name__,
+        }
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        session.execute(
+            f"UPDATE {{proj_board}} SET {assignments} WHERE initiative_id = :initiative_id",
+            {**changes, "initiative_id": iid},
+        )
+
+    def _reported(
+        self, session: Session, iid: str, event: Initiative.ProgressReported
+    ) -> dict[str, Any]:
+        row = session.fetchone(
+            "SELECT approval_period, reported_periods, last_report_period FROM {proj_board}"
+            " WHERE initiative_id = :id",
+            {"id": iid},
+        )
+        assert row is not None, f"progress reported for unknown initiative {iid}"
+        reported = sorted(
+            {*row["reported_periods"], event.period}, key=lambda p: self.strategy.period(p).start
+        )
+        changes: dict[str, Any] = {"reported_periods": Json(reported)}
+        latest = row["last_report_period"]
+        if latest is None or (
+            self.strategy.period(event.period).start >= self.strategy.period(latest).start
+        ):
+            changes |= {"last_report_period": event.period, "last_report_status": event.status}
+        owed = self.strategy.period(row["approval_period"])
+        while owed.id in reported:
+            owed = next_period(self.strategy, owed)
+        return changes | {"next_report_period": owed.id, "next_report_due": owed.due}
+
+    # -- queries ------------------------------------------------------------------------
+
+    def rows(
+        self,
+        *,
+        state: str | None = None,
+        goal_area: str | None = None,
+        lead_actor: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Initiatives matching every given filter, most recently changed first."""
+        if state is not None and state not in {s.value for s in State}:
+            known = ", ".join(s.value for s in State)
+            raise ValidationError("state", f"unknown state {state!r} (known: {known})")
+        conditions = []
+        params: dict[str, Any] = {}
+        for column, value in (
+            ("state", state),
+            ("goal_area", goal_area),
+            ("lead_actor", lead_actor),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = :{column}")
+                params[column] = value
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self.view.read() as session:
+            total = int(session.scalar("SELECT COUNT(*) AS n FROM {proj_board}" + where, params))
+            rows = session.fetchall(
+                "SELECT "
+                + COLUMNS
+                + " FROM {proj_board}"
+                + where
+                + " ORDER BY last_change DESC, initiative_id LIMIT :limit OFFSET :offset",
+                {**params, "limit": limit, "offset": offset},
+            )
+        return [_item(row) for row in rows], total
+
+    def all_rows(self) -> list[dict[str, Any]]:
+        """Every initiative (for reports that look across the board)."""
+        with self.view.read() as session:
+            rows = session.fetchall(
+                "SELECT " + COLUMNS + " FROM {proj_board} ORDER BY initiative_id"
+            )
+        return [_item(row) for row in rows]
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    item = dict(row)
+    item["id"] = item.pop("initiative_id")
+    return {"id": item.pop("id"), **item}

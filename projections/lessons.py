@@ -1,0 +1,223 @@
+"""Lessons learned: every lesson from progress reports and final reports, with its
+initiative, goal area, principles and period — searchable, for the next cycle's proposals."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from projections.base import InitiativeEvent, ReadModel, day
+from projections.store import Json, Session
+from ruswf.domain.initiative import Initiative
+
+SOURCES = ("progress_report", "final_report")
+COLUMNS = (
+    "position, seq, initiative_id, title, goal_area, lead_actor, principles, period, source,"
+    " lesson, recorded_at, effective_date"
+)
+
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS proj_lessons_goal_area ON {proj_lessons} (goal_area, position)",
+    "CREATE INDEX IF NOT EXISTS proj_lessons_initiative ON {proj_lessons} (initiative_id)",
+)
+
+
+def search_text(*parts: str) -> str:
+    """What a search matches against: case-folded, so that å, ä and ö match either case."""
+    return "\n".join(parts).casefold()
+
+
+class Lessons(ReadModel):
+    """One row per lesson learned."""
+
+    name = "lessons"
+    version = 1
+    tables: ClassVar[tuple[str, ...]] = ("proj_lesson_initiatives", "proj_lessons")
+    json_columns = frozenset({"principles"})
+    sqlite_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_lesson_initiatives} ("
+        " initiative_id TEXT PRIMARY KEY,"
+        " title TEXT NOT NULL,"
+        " goal_area TEXT NOT NULL,"
+        " lead_actor TEXT NOT NULL,"
+        " principles TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {proj_lessons} ("
+        " position INTEGER NOT NULL,"
+        " seq INTEGER NOT NULL,"
+        " initiative_id TEXT NOT NULL,"
+        " title TEXT NOT NULL,"
+        " goal_area TEXT NOT NULL,"
+        " lead_actor TEXT NOT NULL,"
+        " principles TEXT NOT NULL,"
+        " period TEXT NOT NULL,"
+        " source TEXT NOT NULL,"
+        " lesson TEXT NOT NULL,"
+        " recorded_at TEXT NOT NULL,"
+        " effective_date TEXT NOT NULL,"
+        " search_text TEXT NOT NULL,"
+        " PRIMARY KEY (position, seq))",
+        *_INDEXES,
+    )
+    postgres_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_lesson_initiatives} ("
+        " initiative_id text PRIMARY KEY,"
+        " title text NOT NULL,"
+        " goal_area text NOT NULL,"
+        " lead_actor text NOT NULL,"
+        " principles jsonb NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {proj_lessons} ("
+        " position bigint NOT NULL,"
+        " seq integer NOT NULL,"
+        " initiative_id text NOT NULL,"
+        " title text NOT NULL,"
+        " goal_area text NOT NULL,"
+        " lead_actor text NOT NULL,"
+        " principles jsonb NOT NULL,"
+        " period text NOT NULL,"
+        " source text NOT NULL,"
+        " lesson text NOT NULL,"
+        " recorded_at timestamptz NOT NULL,"
+        " effective_date date NOT NULL,"
+        " search_text text NOT NULL,"
+        " PRIMARY KEY (position, seq))",
+        *_INDEXES,
+    )
+
+    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+        iid = str(event.originator_id)
+        match event:
+            case Initiative.Proposed():
+                session.execute(
+                    "INSERT INTO {proj_lesson_initiatives} (initiative_id, title, goal_area,"
+                    " lead_actor, principles) VALUES (:id, :title, :goal_area, :lead_actor,"
+                    " :principles)",
+                    {
+                        "id": iid,
+                        "title": event.content["title"],
+                        "goal_area": event.content["goal_area"],
+                        "lead_actor": event.content["lead_actor"],
+                        "principles": Json(event.content["principles"]),
+                    },
+                )
+            case Initiative.Revised():
+                self._revise(session, iid, event.changes)
+            case Initiative.ProgressReported():
+                self._learn(session, iid, event, position, event.period, "progress_report")
+            case Initiative.Closed():
+                period = self.strategy.period_of(day(event.effective_date)).id
+                self._learn(session, iid, event, position, period, "final_report")
+            case _:
+                pass
+
+    def _revise(self, session: Session, iid: str, changes: dict[str, Any]) -> None:
+        changed = {
+            k: Json(v) if k == "principles" else v
+            for k, v in changes.items()
+            if k in ("title", "goal_area", "lead_actor", "principles")
+        }
+        if not changed:
+            return
+        assignments = ", ".join(f"{column} = :{column}" for column in changed)
+        session.execute(
+            f"UPDATE {{proj_lesson_initiatives}} SET {assignments} WHERE initiative_id = :id",
+            {**changed, "id": iid},
+        )
+        # Lessons come in follow-up, after the last possible revision; kept in step anyway.
+        rows = session.fetchall(
+            "SELECT position, seq, lesson FROM {proj_lessons} WHERE initiative_id = :id",
+            {"id": iid},
+        )
+        if not rows:
+            return
+        session.execute(
+            f"UPDATE {{proj_lessons}} SET {assignments} WHERE initiative_id = :id",
+            {**changed, "id": iid},
+        )
+        title = session.scalar(
+            "SELECT title FROM {proj_lesson_initiatives} WHERE initiative_id = :id", {"id": iid}
+        )
+        for row in rows:
+            session.execute(
+                "UPDATE {proj_lessons} SET search_text = :text WHERE position = :position"
+                " AND seq = :seq",
+                {
+                    "text": search_text(row["lesson"], title),
+                    "position": row["position"],
+                    "seq": row["seq"],
+                },
+            )
+
+    def _learn(
+        self,
+        session: Session,
+        iid: str,
+        event: Initiative.ProgressReported | Initiative.Closed,
+        position: int,
+        period: str,
+        source: str,
+    ) -> None:
+        if not event.lessons:
+            return
+        initiative = session.fetchone(
+            "SELECT title, goal_area, lead_actor, principles FROM {proj_lesson_initiatives}"
+            " WHERE initiative_id = :id",
+            {"id": iid},
+        )
+        assert initiative is not None, f"lesson for unknown initiative {iid}"
+        for seq, lesson in enumerate(event.lessons):
+            session.execute(
+                "INSERT INTO {proj_lessons} (" + COLUMNS + ", search_text) VALUES (:position,"
+                " :seq, :id, :title, :goal_area, :lead_actor, :principles, :period, :source,"
+                " :lesson, :at, :effective, :text)",
+                {
+                    "position": position,
+                    "seq": seq,
+                    "id": iid,
+                    "title": initiative["title"],
+                    "goal_area": initiative["goal_area"],
+                    "lead_actor": initiative["lead_actor"],
+                    "principles": Json(initiative["principles"]),
+                    "period": period,
+                    "source": source,
+                    "lesson": lesson,
+                    "at": event.timestamp,
+                    "effective": day(event.effective_date),
+                    "text": search_text(lesson, initiative["title"]),
+                },
+            )
+
+    # -- queries ------------------------------------------------------------------------
+
+    def search(
+        self,
+        *,
+        q: str | None = None,
+        goal_area: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Lessons whose text or initiative title contains every word of `q` (any case),
+        newest first."""
+        conditions: list[str] = []
+        params: dict[str, Any] = {}
+        for index, word in enumerate((q or "").split()):
+            conditions.append(f"search_text LIKE :w{index} ESCAPE '!'")
+            params[f"w{index}"] = "%" + _escape(word.casefold()) + "%"
+        if goal_area is not None:
+            conditions.append("goal_area = :goal_area")
+            params["goal_area"] = goal_area
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self.view.read() as session:
+            total = int(session.scalar("SELECT COUNT(*) AS n FROM {proj_lessons}" + where, params))
+            rows = session.fetchall(
+                "SELECT "
+                + COLUMNS
+                + " FROM {proj_lessons}"
+                + where
+                + " ORDER BY position DESC, seq LIMIT :limit OFFSET :offset",
+                {**params, "limit": limit, "offset": offset},
+            )
+        return [{"id": f"{r['position']}-{r['seq']}", **r} for r in rows], total
+
+
+def _escape(word: str) -> str:
+    return word.replace("!", "!!").replace("%", "!%").replace("_", "!_")

@@ -1,0 +1,275 @@
+"""Reporting obligations: each approved initiative owes one progress report per reporting
+period from its approval's period on (until the period it is closed in), due a
+configured number of days (`annual_cycle.report_due_days`) after the period ends.
+
+Which periods are owed, and whether an unsubmitted report is overdue, depends on the day
+it is asked, so the tables hold the facts (who follows up since when, which reports
+came in) and the obligations are computed against `today`. `proj_reporting_periods`
+lists the strategy's periods with their due dates so that a reporting job can do the
+same in plain SQL (docs/projections.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any, ClassVar
+
+from projections.base import (
+    OBLIGATION_STATUSES,
+    InitiativeEvent,
+    ReadModel,
+    day,
+    obligation_status,
+    owed_periods,
+)
+from projections.store import Session
+from ruswf.domain.errors import ValidationError
+from ruswf.domain.initiative import Initiative
+from ruswf.domain.strategy import EARLIEST_YEAR, LATEST_YEAR, Strategy
+
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS proj_obligation_initiatives_actor"
+    " ON {proj_obligation_initiatives} (lead_actor)",
+)
+
+
+class Obligations(ReadModel):
+    """Who owes which progress report for which period."""
+
+    name = "obligations"
+    version = 1
+    tables: ClassVar[tuple[str, ...]] = ("proj_obligation_initiatives", "proj_obligation_reports")
+    reference_tables: ClassVar[tuple[str, ...]] = ("proj_reporting_periods",)
+    sqlite_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_obligation_initiatives} ("
+        " initiative_id TEXT PRIMARY KEY,"
+        " title TEXT NOT NULL,"
+        " goal_area TEXT NOT NULL,"
+        " lead_actor TEXT NOT NULL,"
+        " approval_period TEXT,"
+        " first_period_start TEXT,"
+        " closing_period_start TEXT)",
+        "CREATE TABLE IF NOT EXISTS {proj_obligation_reports} ("
+        " initiative_id TEXT NOT NULL,"
+        " period TEXT NOT NULL,"
+        " period_start TEXT NOT NULL,"
+        " due_date TEXT NOT NULL,"
+        " first_recorded_at TEXT NOT NULL,"
+        " first_effective_date TEXT NOT NULL,"
+        " reports INTEGER NOT NULL,"
+        " status TEXT NOT NULL,"
+        " PRIMARY KEY (initiative_id, period))",
+        "CREATE TABLE IF NOT EXISTS {proj_reporting_periods} ("
+        " period TEXT PRIMARY KEY,"
+        " year INTEGER NOT NULL,"
+        " name TEXT NOT NULL,"
+        " start_date TEXT NOT NULL,"
+        " end_date TEXT NOT NULL,"
+        " due_date TEXT NOT NULL)",
+        *_INDEXES,
+    )
+    postgres_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_obligation_initiatives} ("
+        " initiative_id text PRIMARY KEY,"
+        " title text NOT NULL,"
+        " goal_area text NOT NULL,"
+        " lead_actor text NOT NULL,"
+        " approval_period text,"
+        " first_period_start date,"
+        " closing_period_start date)",
+        "CREATE TABLE IF NOT EXISTS {proj_obligation_reports} ("
+        " initiative_id text NOT NULL,"
+        " period text NOT NULL,"
+        " period_start date NOT NULL,"
+        " due_date date NOT NULL,"
+        " first_recorded_at timestamptz NOT NULL,"
+        " first_effective_date date NOT NULL,"
+        " reports integer NOT NULL,"
+        " status text NOT NULL,"
+        " PRIMARY KEY (initiative_id, period))",
+        "CREATE TABLE IF NOT EXISTS {proj_reporting_periods} ("
+        " period text PRIMARY KEY,"
+        " year integer NOT NULL,"
+        " name text NOT NULL,"
+        " start_date date NOT NULL,"
+        " end_date date NOT NULL,"
+        " due_date date NOT NULL)",
+        *_INDEXES,
+    )
+
+    @classmethod
+    def seed(cls, strategy: Strategy, session: Session) -> None:
+        """Keep `proj_reporting_periods` equal to the strategy's periods of every year."""
+        periods = [
+            p
+            for year in range(EARLIEST_YEAR, LATEST_YEAR + 1)
+            for p in strategy.reporting_periods(year)
+        ]
+        wanted = [
+            {
+                "period": p.id,
+                "year": p.start.year,
+                "name": p.name,
+                "start_date": p.start.isoformat(),
+                "end_date": p.end.isoformat(),
+                "due_date": p.due.isoformat(),
+            }
+            for p in periods
+        ]
+        stored = session.fetchall(
+            "SELECT period, year, name, start_date, end_date, due_date"
+            " FROM {proj_reporting_periods} ORDER BY start_date"
+        )
+        if stored == wanted:
+            return
+        session.execute("DELETE FROM {proj_reporting_periods}")
+        session.executemany(
+            "INSERT INTO {proj_reporting_periods} (period, year, name, start_date, end_date,"
+            " due_date) VALUES (:period, :year, :name, :start, :end, :due)",
+            [
+                {
+                    "period": p.id,
+                    "year": p.start.year,
+                    "name": p.name,
+                    "start": p.start,
+                    "end": p.end,
+                    "due": p.due,
+                }
+                for p in periods
+            ],
+        )
+
+    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+        iid = str(event.originator_id)
+        match event:
+            case Initiative.Proposed():
+                session.execute(
+                    "INSERT INTO {proj_obligation_initiatives} (initiative_id, title, goal_area,"
+                    " lead_actor, approval_period, first_period_start, closing_period_start)"
+                    " VALUES (:id, :title, :goal_area, :lead_actor, NULL, NULL, NULL)",
+                    {
+                        "id": iid,
+                        **{k: event.content[k] for k in ("title", "goal_area", "lead_actor")},
+                    },
+                )
+            case Initiative.Revised():
+                changed = {
+                    k: v
+                    for k, v in event.changes.items()
+                    if k in ("title", "goal_area", "lead_actor")
+                }
+                if changed:
+                    assignments = ", ".join(f"{column} = :{column}" for column in changed)
+                    session.execute(
+                        f"UPDATE {{proj_obligation_initiatives}} SET {assignments}"
+                        " WHERE initiative_id = :id",
+                        {**changed, "id": iid},
+                    )
+            case Initiative.Approved():
+                session.execute(
+                    "UPDATE {proj_obligation_initiatives} SET approval_period = :period,"
+                    " first_period_start = :start WHERE initiative_id = :id",
+                    {
+                        "period": event.period,
+                        "start": self.strategy.period(event.period).start,
+                        "id": iid,
+                    },
+                )
+            case Initiative.Closed():
+                session.execute(
+                    "UPDATE {proj_obligation_initiatives} SET closing_period_start = :start"
+                    " WHERE initiative_id = :id",
+                    {"start": self.strategy.period_of(day(event.effective_date)).start, "id": iid},
+                )
+            case Initiative.ProgressReported():
+                period = self.strategy.period(event.period)
+                session.execute(
+                    "INSERT INTO {proj_obligation_reports} (initiative_id, period, period_start,"
+                    " due_date, first_recorded_at, first_effective_date, reports, status)"
+                    " VALUES (:id, :period, :start, :due, :at, :effective, 1, :status)"
+                    " ON CONFLICT (initiative_id, period) DO UPDATE SET status = excluded.status,"
+                    " reports = {proj_obligation_reports}.reports + 1",
+                    {
+                        "id": iid,
+                        "period": period.id,
+                        "start": period.start,
+                        "due": period.due,
+                        "at": event.timestamp,
+                        "effective": day(event.effective_date),
+                        "status": event.status,
+                    },
+                )
+            case _:
+                pass
+
+    # -- queries ------------------------------------------------------------------------
+
+    def obligations(
+        self,
+        today: date,
+        *,
+        actor: str | None = None,
+        period: str | None = None,
+        status: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every obligation as of `today`, by due date; filtered by lead actor, period and
+        status (due | submitted | overdue)."""
+        wanted_period = self.strategy.period(period).id if period is not None else None
+        if status is not None and status not in OBLIGATION_STATUSES:
+            raise ValidationError("status", f"must be one of {', '.join(OBLIGATION_STATUSES)}")
+        condition, params = "", {}
+        if actor is not None:
+            condition, params = " AND i.lead_actor = :actor", {"actor": actor}
+        with self.view.read() as session:
+            initiatives = session.fetchall(
+                "SELECT initiative_id, title, goal_area, lead_actor, first_period_start,"
+                " closing_period_start FROM {proj_obligation_initiatives} i"
+                " WHERE first_period_start IS NOT NULL" + condition,
+                params,
+            )
+            reports = session.fetchall(
+                "SELECT r.initiative_id, r.period, r.first_recorded_at, r.reports, r.status"
+                " FROM {proj_obligation_reports} r JOIN {proj_obligation_initiatives} i"
+                " ON i.initiative_id = r.initiative_id WHERE 1 = 1" + condition,
+                params,
+            )
+        reported: defaultdict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for report in reports:
+            reported[report["initiative_id"]][report["period"]] = report
+        found = []
+        for row in initiatives:
+            closing = day(row["closing_period_start"]) if row["closing_period_start"] else None
+            owed = {
+                p.id: p
+                for p in owed_periods(self.strategy, day(row["first_period_start"]), closing, today)
+            }
+            received = reported[row["initiative_id"]]
+            for period_id in received.keys() - owed.keys():  # sent though not (yet) owed
+                owed[period_id] = self.strategy.period(period_id)
+            for p in owed.values():
+                sent = received.get(p.id)
+                found.append(
+                    {
+                        "initiative_id": row["initiative_id"],
+                        "title": row["title"],
+                        "goal_area": row["goal_area"],
+                        "actor": row["lead_actor"],
+                        "period": p.id,
+                        "period_start": p.start.isoformat(),
+                        "period_end": p.end.isoformat(),
+                        "due_date": p.due.isoformat(),
+                        "status": obligation_status(p.due, sent is not None, today),
+                        "submitted_at": sent["first_recorded_at"] if sent else None,
+                        "reports": sent["reports"] if sent else 0,
+                        "progress_status": sent["status"] if sent else None,
+                    }
+                )
+        found = [
+            o
+            for o in found
+            if (wanted_period is None or o["period"] == wanted_period)
+            and (status is None or o["status"] == status)
+        ]
+        found.sort(key=lambda o: (o["due_date"], o["actor"], o["title"], o["initiative_id"]))
+        return found

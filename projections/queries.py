@@ -1,0 +1,245 @@
+"""The read side: every query the CLI and the HTTP API ask of the projections, returning
+plain dicts and lists, and the renderings of the annual-cycle report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from projections.annual_cycle import EXTRA_KEYS, ROW_KEYS, AnnualCycle
+from projections.audit_trail import AuditTrail
+from projections.base import ReadModel
+from projections.board import Board
+from projections.lessons import Lessons
+from projections.meetings import Meetings
+from projections.obligations import Obligations
+from ruswf.app.service import RusApp
+from ruswf.domain.errors import ValidationError
+from ruswf.domain.lifecycle import State
+from ruswf.domain.strategy import EARLIEST_YEAR, LATEST_YEAR, Strategy
+
+M = TypeVar("M", bound=ReadModel)
+
+IN_FLIGHT = (State.PROPOSAL, State.COUNCIL_PREPARATION, State.DECISION, State.FOLLOW_UP)
+AT_RISK = ("at_risk", "off_track")
+HAR_OCH_NU = "har_och_nu"
+"""Cycle events whose id starts with this are the "Här och nu" status reports."""
+MAX_LIMIT = 1000
+FORMATS = ("json", "csv", "md")
+
+
+class Queries:
+    """Queries over the read models (mixed into `Projections`)."""
+
+    app: RusApp
+    strategy: Strategy
+    models: Mapping[str, ReadModel]
+
+    def today(self) -> date:
+        """Today in the strategy's time zone."""
+        return self.app.today()
+
+    def _model(self, kind: type[M]) -> M:
+        model = self.models[kind.name]
+        assert isinstance(model, kind)
+        return model
+
+    # -- the board ---------------------------------------------------------------------
+
+    def board(
+        self,
+        state: str | None = None,
+        goal_area: str | None = None,
+        lead_actor: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the initiative board and the number of matching initiatives."""
+        _page(limit, offset)
+        _texts(state=state, goal_area=goal_area, lead_actor=lead_actor)
+        return self._model(Board).rows(
+            state=state, goal_area=goal_area, lead_actor=lead_actor, limit=limit, offset=offset
+        )
+
+    # -- meetings ----------------------------------------------------------------------
+
+    def meetings(self, council: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
+        """Every meeting of the year's annual cycle (default: this year), even empty ones,
+        with its agenda and decisions."""
+        _texts(council=council)
+        return self._model(Meetings).meetings(_year(year or self.today().year), council)
+
+    # -- reports -----------------------------------------------------------------------
+
+    def annual_cycle(self, year: int, today: date | None = None) -> dict[str, Any]:
+        """`{"year": Y, "rows": [...]}`: one row per goal area and reporting period."""
+        return self._model(AnnualCycle).report(_year(year), today or self.today())
+
+    def obligations(
+        self,
+        actor: str | None = None,
+        period: str | None = None,
+        status: str | None = None,
+        today: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """Progress reports owed as of `today`, with status due | submitted | overdue."""
+        _texts(actor=actor, period=period, status=status)
+        return self._model(Obligations).obligations(
+            today or self.today(), actor=actor, period=period, status=status
+        )
+
+    def har_och_nu(self, today: date | None = None) -> dict[str, Any]:
+        """The "Här och nu" status report: what is in flight per goal area, what is at
+        risk, which reports are overdue and what was decided since the last report."""
+        today = today or self.today()
+        since = last_har_och_nu(self.strategy, today)
+        rows = self._model(Board).all_rows()
+        counts = Counter((row["goal_area"], row["state"]) for row in rows)
+        goal_areas = [g.id for g in self.strategy.goal_areas]
+        goal_areas += sorted({row["goal_area"] for row in rows} - set(goal_areas))
+        in_flight = []
+        for goal_area in goal_areas:
+            by_state = {s.value: counts[(goal_area, s.value)] for s in IN_FLIGHT}
+            in_flight.append({"goal_area": goal_area, **by_state, "total": sum(by_state.values())})
+        at_risk = [
+            {
+                key: row[key]
+                for key in (
+                    "id",
+                    "title",
+                    "goal_area",
+                    "lead_actor",
+                    "last_report_period",
+                    "last_report_status",
+                )
+            }
+            for row in rows
+            if row["state"] == State.FOLLOW_UP.value and row["last_report_status"] in AT_RISK
+        ]
+        return {
+            "today": today.isoformat(),
+            "since": since.isoformat(),
+            "in_flight": in_flight,
+            "at_risk": sorted(at_risk, key=lambda r: (r["goal_area"], r["title"], r["id"])),
+            "overdue_reports": self.obligations(status="overdue", today=today),
+            "decided": self._model(Meetings).decided_between(since, today),
+        }
+
+    def lessons(
+        self,
+        q: str | None = None,
+        goal_area: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of lessons learned (every word of `q` must match) and the total."""
+        _page(limit, offset)
+        _texts(q=q, goal_area=goal_area)
+        return self._model(Lessons).search(q=q, goal_area=goal_area, limit=limit, offset=offset)
+
+    def audit_events(
+        self,
+        initiative_id: str | None = None,
+        user: str | None = None,
+        organisation: str | None = None,
+        type: str | None = None,
+        since: datetime | date | str | None = None,
+        until: datetime | date | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the audit trail (log order) and the number of matching events."""
+        _page(limit, offset)
+        _texts(
+            initiative_id=initiative_id,
+            user=user,
+            organisation=organisation,
+            type=type,
+            since=since if isinstance(since, str) else None,
+            until=until if isinstance(until, str) else None,
+        )
+        return self._model(AuditTrail).events(
+            initiative_id=initiative_id,
+            user=user,
+            organisation=organisation,
+            type=type,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+
+
+def last_har_och_nu(strategy: Strategy, today: date) -> date:
+    """The date of the last "Här och nu" report before `today` (1 January of the year
+    before, when the annual cycle has none)."""
+    dates = [
+        when
+        for year in (today.year - 1, today.year)
+        for event, when in strategy.cycle_event_dates(year)
+        if event.id.startswith(HAR_OCH_NU) and when < today
+    ]
+    return max(dates, default=date(today.year - 1, 1, 1))
+
+
+def render_annual(report: Mapping[str, Any], fmt: str) -> str:
+    """The annual-cycle report as `json`, `csv` (the row keys as columns, in order) or
+    `md` (a Markdown table)."""
+    rows: list[Mapping[str, Any]] = report["rows"]
+    columns = [*ROW_KEYS, *EXTRA_KEYS]
+    columns += [key for row in rows for key in row if key not in columns]
+    if fmt == "json":
+        return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        return out.getvalue()
+    if fmt == "md":
+        lines = [
+            f"# Annual cycle {report['year']}",
+            "",
+            "| " + " | ".join(columns) + " |",
+            "|"
+            + "|".join("---" if c in ("goal_area", "period") else "---:" for c in columns)
+            + "|",
+        ]
+        lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+    raise ValidationError("format", f"must be one of {', '.join(FORMATS)}")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError("limit", f"must be between 1 and {MAX_LIMIT}")
+    if offset < 0:
+        raise ValidationError("offset", "must not be negative")
+
+
+def _texts(**filters: str | None) -> None:
+    """Stored texts never contain NUL (the domain refuses it), and PostgreSQL cannot
+    even compare with one: a filter that has one is invalid input."""
+    for field, value in filters.items():
+        if value is not None and "\x00" in value:
+            raise ValidationError(field, "must not contain NUL characters")
+
+
+def _year(year: int) -> int:
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise ValidationError("year", f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return year

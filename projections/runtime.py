@@ -1,0 +1,315 @@
+"""Running the projections: catching up with the application's notification log,
+rebuilding, status, the embedded runner of `ruswf serve` and the worker of
+`ruswf projections run`.
+
+Pull, not push: both stores are followed by polling the notification log (every 0.2 s by
+default). SQLite has no subscription, and on PostgreSQL polling needs no LISTEN
+connection that can die unnoticed: a failed poll is logged, retried with back-off, and
+the connection pool reconnects. Each poll reads the log once for all projections and
+applies each projection's part of the batch in that projection's own transaction.
+
+Notification ids can have gaps (a rolled-back insert uses up its id). A gap right after
+a projection's position may instead be an insert that has not committed yet, so an event
+after a gap is only applied once it is `gap_grace` seconds old; older gaps are gaps.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from projections.annual_cycle import AnnualCycle
+from projections.audit_trail import AuditTrail
+from projections.base import ReadModel
+from projections.board import Board
+from projections.lessons import Lessons
+from projections.meetings import Meetings
+from projections.obligations import Obligations
+from projections.queries import Queries
+from projections.store import PositionMovedError, PostgresView, SQLiteView, View, ViewSpec
+from ruswf.app.service import RusApp
+from ruswf.domain.errors import ValidationError
+
+log = structlog.get_logger("ruswf.projections")
+
+READ_MODELS: tuple[type[ReadModel], ...] = (
+    AuditTrail,
+    Board,
+    Meetings,
+    AnnualCycle,
+    Obligations,
+    Lessons,
+)
+NAMES = tuple(model.name for model in READ_MODELS)
+
+POLL_INTERVAL = 0.2
+BATCH_SIZE = 500
+GAP_GRACE_SECONDS = 6.0
+"""Longer than an insert can wait for the events table's locks (`RUSWF_LOCK_TIMEOUT`, 5 s)."""
+MAX_BACKOFF_SECONDS = 30.0
+
+Progress = Callable[[int, int], None]
+
+
+class ProjectionError(Exception):
+    """The projections cannot run on this application's store."""
+
+
+def make_view(app: RusApp, spec: ViewSpec) -> View:
+    """The view of `spec` on the application's own store (sharing its connection pool)."""
+    recorder = app.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return SQLiteView(recorder.datastore, spec, app.name)
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return PostgresView(recorder.datastore, spec, app.name)
+    msg = f"projections need the SQLite or PostgreSQL store, not {type(recorder).__name__}"
+    raise ProjectionError(msg)
+
+
+class Projections(Queries):
+    """Every read model of the application, on the application's store."""
+
+    def __init__(
+        self,
+        app: RusApp,
+        *,
+        batch_size: int = BATCH_SIZE,
+        gap_grace: float = GAP_GRACE_SECONDS,
+    ) -> None:
+        """Open the views on `app`'s store, creating (or, on a new schema version,
+        recreating) their tables."""
+        self.app = app
+        self.strategy = app.strategy
+        self.batch_size = batch_size
+        self.gap_grace = gap_grace
+        self.models: dict[str, ReadModel] = {}
+        for model_class in READ_MODELS:
+            view = make_view(app, model_class.spec(app.strategy))
+            view.create_table()
+            self.models[model_class.name] = model_class(view, app.strategy)
+        self._lock = threading.RLock()
+        self._closed = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.models)
+
+    # -- following the log ---------------------------------------------------------------
+
+    def catch_up(self, names: Iterable[str] | None = None, progress: Progress | None = None) -> int:
+        """Apply every new event to the projections (all, or `names`); returns how many
+        notifications of the log were applied."""
+        chosen = self._chosen(names)
+        applied: set[int] = set()
+        with self._lock:
+            while True:
+                head = self.head()
+                positions = self._positions()
+                behind = {name: positions.get(name, 0) for name in chosen}
+                behind = {name: p for name, p in behind.items() if p < head}
+                if not behind:
+                    break
+                batch = self._read(min(behind.values()))
+                if not batch:
+                    break  # only a fresh gap ahead: look again at the next poll
+                for name, position in behind.items():
+                    part = [item for item in batch if item[1].notification_id > position]
+                    if not part:
+                        continue
+                    try:
+                        positions[name] = self.models[name].process_batch(part, position)
+                    except PositionMovedError as moved:
+                        # Another runner got there first (or a rebuild reset it).
+                        log.debug("projection_position_moved", projection=name, found=moved.found)
+                        continue
+                    applied.update(tracking.notification_id for _, tracking in part)
+                if progress is not None:
+                    progress(min(positions.get(name, 0) for name in chosen), head)
+        return len(applied)
+
+    def rebuild(self, name: str | None = None, progress: Progress | None = None) -> None:
+        """Empty one projection (or all) and apply the whole log again."""
+        names = self._chosen(None if name is None else [name])
+        with self._lock:
+            for chosen in names:
+                self.models[chosen].view.reset()
+            log.info("projections_rebuilding", projections=list(names), head=self.head())
+            self.catch_up(names, progress)
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per projection: name, schema version, position, head of the log and lag (the
+        head minus the position: ids can have gaps, so an upper bound of the events behind)."""
+        head = self.head()
+        positions = self._positions()
+        return [
+            {
+                "name": name,
+                "version": model.version,
+                "position": positions.get(name, 0),
+                "head": head,
+                "lag": max(head - positions.get(name, 0), 0),
+            }
+            for name, model in self.models.items()
+        ]
+
+    def head(self) -> int:
+        """The notification id of the newest event in the log (0: none)."""
+        return int(self.app.recorder.max_notification_id() or 0)
+
+    def close(self) -> None:
+        """Stop using the store (the views share the application's connections, which the
+        application closes)."""
+        self._closed = True
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _chosen(self, names: Iterable[str] | None) -> tuple[str, ...]:
+        if self._closed:
+            msg = "the projections are closed"
+            raise ProjectionError(msg)
+        if names is None:
+            return self.names
+        chosen = tuple(names)
+        for name in chosen:
+            if name not in self.models:
+                known = ", ".join(self.models)
+                raise ValidationError("name", f"unknown projection {name!r} (known: {known})")
+        return chosen
+
+    def _positions(self) -> dict[str, int]:
+        return next(iter(self.models.values())).view.positions()
+
+    def _read(self, position: int) -> list[tuple[Any, Tracking]]:
+        """Up to `batch_size` events after `position`, decoded, stopping at a fresh gap."""
+        notifications = self.app.recorder.select_notifications(position + 1, self.batch_size)
+        now = datetime.now(UTC)
+        batch: list[tuple[Any, Tracking]] = []
+        previous = position
+        for notification in notifications:
+            event: Any = self.app.mapper.to_domain_event(notification)
+            if notification.id != previous + 1 and (
+                (now - event.timestamp).total_seconds() < self.gap_grace
+            ):
+                log.debug("projection_gap_wait", after=previous, next=notification.id)
+                break
+            batch.append((event, Tracking(self.app.name, notification.id)))
+            previous = notification.id
+        return batch
+
+
+def follow(
+    projections: Projections, stop: threading.Event, interval: float = POLL_INTERVAL
+) -> None:
+    """Catch up every `interval` seconds until `stop` is set; errors are logged and
+    retried with exponential back-off, so a lost connection or a restarted database
+    only delays the projections."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            applied = projections.catch_up()
+        except Exception as error:
+            failures += 1
+            delay = min(interval * 2**failures, MAX_BACKOFF_SECONDS)
+            log.warning(
+                "projections_catch_up_failed",
+                error=f"{type(error).__name__}: {error}".splitlines()[0],
+                failures=failures,
+                retry_in=round(delay, 2),
+            )
+            stop.wait(delay)
+            continue
+        if failures:
+            log.info("projections_recovered", failures=failures)
+            failures = 0
+        if applied:
+            log.info("projections_applied", events=applied)
+        stop.wait(interval)
+
+
+class EmbeddedRunner:
+    """Follows new events in a daemon thread of the serving process (SQLite needs no
+    second process)."""
+
+    def __init__(self, projections: Projections, *, interval: float = POLL_INTERVAL) -> None:
+        self.projections = projections
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start following (idempotent)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=follow,
+            args=(self.projections, self._stop, self.interval),
+            name="ruswf-projections",
+            daemon=True,
+        )
+        self._thread.start()
+        log.info("projections_embedded_started", interval=self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop following and wait for the thread (a batch in progress commits first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        log.info("projections_embedded_stopped")
+
+
+def run_worker(
+    app: RusApp,
+    stop: threading.Event,
+    *,
+    interval: float = POLL_INTERVAL,
+    batch_size: int = BATCH_SIZE,
+) -> None:
+    """The worker of `ruswf projections run`: open the projections (retrying while the
+    store is unreachable) and follow the log until `stop` is set."""
+    projections: Projections | None = None
+    failures = 0
+    while projections is None and not stop.is_set():
+        try:
+            projections = Projections(app, batch_size=batch_size)
+        except Exception as error:
+            failures += 1
+            delay = min(interval * 2**failures, MAX_BACKOFF_SECONDS)
+            log.warning(
+                "projections_open_failed",
+                error=f"{type(error).__name__}: {error}".splitlines()[0],
+                retry_in=round(delay, 2),
+            )
+            stop.wait(delay)
+    if projections is None:
+        return
+    log.info("projection_worker_started", backend=app.settings.backend, status=projections.status())
+    try:
+        follow(projections, stop, interval)
+    finally:
+        projections.close()
+        log.info("projection_worker_stopped")
+
+
+__all__: Sequence[str] = (
+    "NAMES",
+    "READ_MODELS",
+    "EmbeddedRunner",
+    "ProjectionError",
+    "Projections",
+    "follow",
+    "make_view",
+    "run_worker",
+)

@@ -1,0 +1,481 @@
+"""The view interface and its two implementations, SQLite and PostgreSQL.
+
+A view is an eventsourcing tracking recorder: the tables of one projection plus its
+position in the application's notification log, kept in the `proj_tracking` table of
+the same database (and, on PostgreSQL, the same schema) as the events. Every write goes
+through `View.apply_batch`, which changes the tables and the position in one
+transaction, after checking (under a lock) that the position is the one the batch was
+read from. So each event is applied exactly once, whichever process or thread gets
+there first, and a crash at any point leaves the tables and the position consistent.
+
+Statements are written once as templates: tables as `{proj_board}` fields, parameters as
+`:name`. The SQLite view renders them as they are; the PostgreSQL view composes them
+with `psycopg.sql` (schema-qualified identifiers) and `%(name)s` placeholders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from string import Formatter
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg import Cursor, sql
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+TRACKING_TABLE = "proj_tracking"
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+SQLITE_TRACKING_DDL = (
+    "CREATE TABLE IF NOT EXISTS {proj_tracking} ("
+    " projection TEXT PRIMARY KEY,"
+    " application_name TEXT NOT NULL,"
+    " notification_id INTEGER NOT NULL,"
+    " schema_version INTEGER NOT NULL,"
+    " updated_at TEXT NOT NULL)"
+)
+POSTGRES_TRACKING_DDL = (
+    "CREATE TABLE IF NOT EXISTS {proj_tracking} ("
+    " projection text PRIMARY KEY,"
+    " application_name text NOT NULL,"
+    " notification_id bigint NOT NULL,"
+    " schema_version integer NOT NULL,"
+    " updated_at timestamptz NOT NULL)"
+)
+
+
+class PositionMovedError(Exception):
+    """The projection's position is not the one the batch was read from: another runner
+    applied these events first, or a rebuild reset it. Re-read the position and go on."""
+
+    def __init__(self, projection: str, expected: int, found: int) -> None:
+        super().__init__(f"{projection}: position is {found}, expected {expected}")
+        self.projection = projection
+        self.expected = expected
+        self.found = found
+
+
+@dataclass(frozen=True)
+class Json:
+    """A parameter stored as JSON (jsonb on PostgreSQL, text on SQLite)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """What a view needs to know about its projection's tables."""
+
+    name: str
+    version: int
+    tables: tuple[str, ...]
+    """Tables derived from events: emptied by a rebuild."""
+    reference_tables: tuple[str, ...]
+    """Tables derived from configuration: refreshed by `seed`, kept by a rebuild."""
+    sqlite_ddl: tuple[str, ...]
+    postgres_ddl: tuple[str, ...]
+    json_columns: frozenset[str]
+    bool_columns: frozenset[str]
+    seed: Callable[[Session], None] | None = None
+
+
+Row = dict[str, Any]
+
+
+class Session(ABC):
+    """Statements within one transaction of a view."""
+
+    def __init__(self, view: View) -> None:
+        self._view = view
+
+    @abstractmethod
+    def execute(self, template: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement."""
+
+    @abstractmethod
+    def executemany(self, template: str, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run a statement once per set of parameters."""
+
+    @abstractmethod
+    def fetchall(self, template: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Rows of a query, with dates and times as ISO strings and JSON decoded."""
+
+    def fetchone(self, template: str, params: Mapping[str, Any] | None = None) -> Row | None:
+        rows = self.fetchall(template, params)
+        return rows[0] if rows else None
+
+    def scalar(self, template: str, params: Mapping[str, Any] | None = None) -> Any:
+        row = self.fetchone(template, params)
+        return None if row is None else next(iter(row.values()))
+
+
+class View(TrackingRecorder, ABC):
+    """The tables of one projection and its tracked position, on one store."""
+
+    spec: ViewSpec
+    application_name: str
+
+    def _setup(self, spec: ViewSpec, application_name: str) -> None:
+        self.spec = spec
+        self.application_name = application_name
+        self._known_tables = frozenset((*spec.tables, *spec.reference_tables, TRACKING_TABLE))
+        self._rendered: dict[str, Any] = {}
+
+    # -- per store ---------------------------------------------------------------
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Session]:
+        """A write transaction (serialised with every other writer of this view)."""
+
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Session]:
+        """A read-only transaction."""
+
+    @property
+    @abstractmethod
+    def ddl(self) -> tuple[str, ...]:
+        """This store's statements creating the projection's tables (idempotent)."""
+
+    @property
+    @abstractmethod
+    def tracking_ddl(self) -> str:
+        """This store's statement creating the tracking table (idempotent)."""
+
+    @abstractmethod
+    def _lock_position(self) -> str:
+        """The query that reads (and locks, where the store needs it) the position."""
+
+    @abstractmethod
+    def _lock_schema(self, session: Session) -> None:
+        """Serialise creating and dropping tables with other processes."""
+
+    # -- templates ---------------------------------------------------------------
+
+    def table_fields(self, template: str) -> set[str]:
+        names = {field for _, field, _, _ in Formatter().parse(template) if field}
+        unknown = names - self._known_tables
+        if unknown:
+            msg = f"{self.spec.name}: template names unknown tables {sorted(unknown)}"
+            raise ValueError(msg)
+        return names
+
+    # -- tables and position -------------------------------------------------------
+
+    def create_table(self) -> None:
+        """Create the tables (and the tracking row) if missing. Without a tracking row at
+        this schema version, (re)create them empty at position 0, so that the next
+        catch-up builds them from the whole log."""
+        with self.write() as session:
+            self._lock_schema(session)
+            session.execute(self.tracking_ddl)
+            stored = session.scalar(
+                "SELECT schema_version FROM {proj_tracking} WHERE projection = :projection",
+                {"projection": self.spec.name},
+            )
+            fresh = stored != self.spec.version
+            if fresh:
+                for table in (*self.spec.tables, *self.spec.reference_tables):
+                    session.execute(f"DROP TABLE IF EXISTS {{{table}}}")
+            for statement in self.ddl:
+                session.execute(statement)
+            if fresh:
+                session.execute(
+                    "DELETE FROM {proj_tracking} WHERE projection = :projection",
+                    {"projection": self.spec.name},
+                )
+                session.execute(
+                    "INSERT INTO {proj_tracking} (projection, application_name,"
+                    " notification_id, schema_version, updated_at)"
+                    " VALUES (:projection, :application_name, 0, :version, :now)",
+                    {
+                        "projection": self.spec.name,
+                        "application_name": self.application_name,
+                        "version": self.spec.version,
+                        "now": datetime.now(UTC),
+                    },
+                )
+            if self.spec.seed is not None:
+                self.spec.seed(session)
+
+    def reset(self) -> None:
+        """Empty the event-derived tables and move the position to 0, atomically."""
+        with self.write() as session:
+            for table in self.spec.tables:
+                session.execute(f"DELETE FROM {{{table}}}")
+            self._move(session, 0)
+
+    def position(self) -> int:
+        """The notification id of the last event applied (0: none)."""
+        with self.read() as session:
+            found = session.scalar(
+                "SELECT notification_id FROM {proj_tracking} WHERE projection = :projection",
+                {"projection": self.spec.name},
+            )
+        return int(found or 0)
+
+    def positions(self) -> dict[str, int]:
+        """Every projection's position in this store (one query)."""
+        with self.read() as session:
+            rows = session.fetchall("SELECT projection, notification_id FROM {proj_tracking}")
+        return {row["projection"]: int(row["notification_id"]) for row in rows}
+
+    def apply_batch(
+        self,
+        batch: Sequence[tuple[Any, Tracking]],
+        apply: Callable[[Session, Any, Tracking], None],
+        expected: int | None = None,
+    ) -> int:
+        """Apply `batch` and record the position in one transaction; returns the position.
+
+        With `expected`, the stored position must be exactly that (else
+        `PositionMovedError`); without it, events at or before the stored position are
+        skipped. Either way no event is applied twice."""
+        with self.write() as session:
+            found = int(session.scalar(self._lock_position(), {"projection": self.spec.name}) or 0)
+            if expected is not None and found != expected:
+                raise PositionMovedError(self.spec.name, expected, found)
+            position = found
+            for event, tracking in batch:
+                if tracking.notification_id <= position:
+                    continue
+                apply(session, event, tracking)
+                position = tracking.notification_id
+            if position != found:
+                self._move(session, position)
+        return position
+
+    def _move(self, session: Session, position: int) -> None:
+        session.execute(
+            "UPDATE {proj_tracking} SET notification_id = :position, updated_at = :now"
+            " WHERE projection = :projection",
+            {"position": position, "now": datetime.now(UTC), "projection": self.spec.name},
+        )
+
+    # -- the TrackingRecorder interface ----------------------------------------------
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        """Record a position on its own (the library's interface; `apply_batch` is the
+        way ruswf records positions, together with the view's changes)."""
+        with self.write() as session:
+            found = int(session.scalar(self._lock_position(), {"projection": self.spec.name}) or 0)
+            if tracking.notification_id > found:
+                self._move(session, tracking.notification_id)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        if application_name != self.application_name:
+            return None
+        return self.position() or None
+
+    # -- values ------------------------------------------------------------------------
+
+    def normalise(self, row: Mapping[str, Any]) -> Row:
+        """A row as plain data: ISO dates and times, decoded JSON, booleans."""
+        result: Row = {}
+        for key, value in row.items():
+            if isinstance(value, datetime):
+                value = iso_time(value)
+            elif isinstance(value, date):
+                value = value.isoformat()
+            elif key in self.spec.json_columns and isinstance(value, str):
+                value = json.loads(value)
+            elif key in self.spec.bool_columns and value is not None:
+                value = bool(value)
+            result[key] = value
+        return result
+
+
+def iso_time(moment: datetime) -> str:
+    """A moment as ISO 8601 in UTC with microseconds (sorts as text)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# -- SQLite --------------------------------------------------------------------------
+
+
+class SQLiteSession(Session):
+    def __init__(self, view: SQLiteView, cursor: SQLiteCursor) -> None:
+        super().__init__(view)
+        self._sqlite_view = view
+        self._cursor = cursor
+
+    def execute(self, template: str, params: Mapping[str, Any] | None = None) -> None:
+        self._cursor.execute(self._sqlite_view.render(template), _sqlite_params(params))
+
+    def executemany(self, template: str, params: Sequence[Mapping[str, Any]]) -> None:
+        self._cursor.executemany(
+            self._sqlite_view.render(template), [_sqlite_params(p) for p in params]
+        )
+
+    def fetchall(self, template: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        self._cursor.execute(self._sqlite_view.render(template), _sqlite_params(params))
+        return [self._view.normalise(dict(row)) for row in self._cursor.fetchall()]
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, Json):
+        return json.dumps(value.value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, datetime):
+        return iso_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def _sqlite_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {key: _sqlite_value(value) for key, value in (params or {}).items()}
+
+
+class SQLiteView(View, SQLiteTrackingRecorder):
+    """A projection's tables in the application's SQLite database."""
+
+    def __init__(self, datastore: SQLiteDatastore, spec: ViewSpec, application_name: str) -> None:
+        super().__init__(datastore)
+        self._setup(spec, application_name)
+
+    @property
+    def ddl(self) -> tuple[str, ...]:
+        return self.spec.sqlite_ddl
+
+    @property
+    def tracking_ddl(self) -> str:
+        return SQLITE_TRACKING_DDL
+
+    def render(self, template: str) -> str:
+        rendered = self._rendered.get(template)
+        if rendered is None:
+            names = self.table_fields(template)
+            rendered = template.format(**{name: f'"{name}"' for name in names})
+            self._rendered[template] = rendered
+        assert isinstance(rendered, str)
+        return rendered
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        # The pool hands out one writer at a time in this process; BEGIN IMMEDIATE takes
+        # the database's write lock up front, so reading the position and writing it
+        # cannot be interleaved with another process.
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteSession(self, cursor)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield SQLiteSession(self, cursor)
+
+    def _lock_position(self) -> str:
+        return "SELECT notification_id FROM {proj_tracking} WHERE projection = :projection"
+
+    def _lock_schema(self, session: Session) -> None:
+        """BEGIN IMMEDIATE already holds the database's write lock."""
+
+
+# -- PostgreSQL ----------------------------------------------------------------------
+
+
+class PostgresSession(Session):
+    def __init__(self, view: PostgresView, cursor: Cursor[DictRow]) -> None:
+        super().__init__(view)
+        self._postgres_view = view
+        self._cursor = cursor
+
+    def execute(self, template: str, params: Mapping[str, Any] | None = None) -> None:
+        self._cursor.execute(self._postgres_view.render(template), _postgres_params(params))
+
+    def executemany(self, template: str, params: Sequence[Mapping[str, Any]]) -> None:
+        self._cursor.executemany(
+            self._postgres_view.render(template), [_postgres_params(p) for p in params]
+        )
+
+    def fetchall(self, template: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        self._cursor.execute(self._postgres_view.render(template), _postgres_params(params))
+        return [self._view.normalise(row) for row in self._cursor.fetchall()]
+
+
+def _postgres_value(value: Any) -> Any:
+    if isinstance(value, Json):
+        return Jsonb(value.value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def _postgres_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {key: _postgres_value(value) for key, value in (params or {}).items()}
+
+
+class PostgresView(View, PostgresTrackingRecorder):
+    """A projection's tables in the application's PostgreSQL schema."""
+
+    def __init__(self, datastore: PostgresDatastore, spec: ViewSpec, application_name: str) -> None:
+        super().__init__(datastore, tracking_table_name=TRACKING_TABLE)
+        self._setup(spec, application_name)
+        # One advisory lock per schema serialises creating tables across processes
+        # (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail).
+        self._schema_lock_key = zlib.crc32(f"ruswf-projections:{datastore.schema}".encode())
+
+    @property
+    def ddl(self) -> tuple[str, ...]:
+        return self.spec.postgres_ddl
+
+    @property
+    def tracking_ddl(self) -> str:
+        return POSTGRES_TRACKING_DDL
+
+    def render(self, template: str) -> sql.Composed:
+        rendered = self._rendered.get(template)
+        if rendered is None:
+            if "%" in template:
+                msg = f"{self.spec.name}: pass '%' as a parameter, not in the statement"
+                raise ValueError(msg)
+            names = self.table_fields(template)
+            schema = self.datastore.schema
+            rendered = sql.SQL(_PARAMETER.sub(r"%(\1)s", template)).format(
+                **{name: sql.Identifier(schema, name) for name in names}
+            )
+            self._rendered[template] = rendered
+        assert isinstance(rendered, sql.Composed)
+        return rendered
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self.datastore.transaction(commit=True) as cursor:
+            yield PostgresSession(self, cursor)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield PostgresSession(self, cursor)
+
+    def _lock_position(self) -> str:
+        # The row lock queues concurrent runners of this projection behind each other.
+        return (
+            "SELECT notification_id FROM {proj_tracking} WHERE projection = :projection FOR UPDATE"
+        )
+
+    def _lock_schema(self, session: Session) -> None:
+        session.execute("SELECT pg_advisory_xact_lock(:key)", {"key": self._schema_lock_key})

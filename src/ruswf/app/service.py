@@ -7,12 +7,14 @@ HTTP API and the demo all call it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import psycopg
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
@@ -35,6 +37,7 @@ from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions
 from ruswf.domain.strategy import Strategy, parse_business_date
 
 log = structlog.get_logger("ruswf.app")
+SCHEMA_LOCK_KEY = 0x72757377  # "rusw": the advisory lock that serialises table creation
 
 # Event fields that are bookkeeping, not business data, in history views.
 _ENVELOPE = {
@@ -82,7 +85,8 @@ class RusApp(Application[UUID]):
         # The interval is a setting, so it is per instance; eventsourcing reads it via self.
         self.snapshotting_intervals = {Initiative: self.settings.snapshot_interval}  # type: ignore[misc]
         self._zone = ZoneInfo(strategy.timezone)
-        super().__init__(env=self.settings.eventsourcing_env())
+        with schema_creation_lock(self.settings):
+            super().__init__(env=self.settings.eventsourcing_env())
 
     # -- commands ---------------------------------------------------------------
 
@@ -577,6 +581,7 @@ class RusApp(Application[UUID]):
             reported_periods=list(initiative.reported_periods),
             lessons=list(initiative.lessons),
             final_report=initiative.final_report,
+            contact_person=c.get("contact_person"),
         )
 
     def _log(self, action: str, initiative: Initiative, actor: ActorRef, started: float) -> None:
@@ -590,6 +595,25 @@ class RusApp(Application[UUID]):
             version=initiative.version,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+
+@contextmanager
+def schema_creation_lock(settings: Settings) -> Iterator[None]:
+    """Serialise table creation across processes starting at once on PostgreSQL.
+
+    Creating tables, types and functions "if not exists" from several processes at the
+    same moment fails with "tuple concurrently updated"; an advisory lock lets one
+    process create them and the others find them.
+    """
+    if settings.backend != "postgres":
+        yield
+        return
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 def _scope(actor: ActorRef) -> str:

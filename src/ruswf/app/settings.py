@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlparse
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,11 +31,25 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     snapshot_interval: int = Field(default=50, ge=2)
+    aggregate_cache_size: int = Field(default=1000, ge=0)
     postgres_pool_size: int = Field(default=5, ge=1)
     postgres_max_overflow: int = Field(default=10, ge=0)
     postgres_connect_timeout: int = Field(default=5, ge=1)
     lock_timeout: int = Field(default=5, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # -- reliability: abuse limits (docs/reliability.md) -------------------------------
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    """Failed authentications (401) a client address may cause per minute before every
+    further API request from it answers 429 until the minute has passed."""
+
+    # -- audit: encryption at rest and the ledger's signing key (docs/audit.md) --------
+    cipher_key: SecretStr | None = None
+    """AES key (base64 of 16, 24 or 32 bytes): events and snapshots are stored encrypted."""
+    cipher_previous_keys: SecretStr | None = None
+    """Comma-separated earlier cipher keys, still used to read what they encrypted."""
+    ledger_signing_key: SecretStr | None = None
+    """Ed25519 key signing exported ledger heads: a PEM file's path, PEM, or base64 seed."""
 
     @property
     def backend(self) -> Literal["sqlite", "postgres"]:
@@ -77,6 +92,10 @@ class Settings(BaseSettings):
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment for `eventsourcing.application.Application`."""
         env = {"CREATE_TABLE": "y"}
+        if self.aggregate_cache_size:
+            # Cached aggregates are fast-forwarded from the store on every get, so a
+            # cache is safe with several processes; it saves re-reading snapshots.
+            env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
         if self.backend == "sqlite":
             path = self.sqlite_path()
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +121,32 @@ class Settings(BaseSettings):
                 "POSTGRES_PRE_PING": "y",
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
             }
-        return env
+        return env | self.cipher_env()
+
+    def cipher_env(self) -> dict[str, str]:
+        """Encryption at rest: the library's AES-GCM cipher when `RUSWF_CIPHER_KEY` is set
+        (with earlier keys, ruswf's rotating variant, which still reads with them)."""
+        if self.cipher_key is None:
+            return {}
+        keys = [self.cipher_key.get_secret_value().strip()]
+        if self.cipher_previous_keys is not None:
+            previous = self.cipher_previous_keys.get_secret_value().split(",")
+            keys += [k.strip() for k in previous if k.strip()]
+        for index, key in enumerate(keys):
+            try:
+                size = len(base64.b64decode(key, validate=True))
+            except ValueError:
+                size = -1
+            if size not in (16, 24, 32):
+                name = "RUSWF_CIPHER_KEY" if index == 0 else "RUSWF_CIPHER_PREVIOUS_KEYS"
+                raise SettingsError(f"{name}: expected base64 of 16, 24 or 32 bytes")
+        if len(keys) == 1:
+            return {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": keys[0]}
+        return {
+            "CIPHER_TOPIC": "ruswf.app.cipher:RotatingAESCipher",
+            "CIPHER_KEY": keys[0],
+            "CIPHER_PREVIOUS_KEYS": ",".join(keys[1:]),
+        }
 
     def postgres_conninfo(self) -> str:
         """A libpq connection string (for maintenance outside the event store)."""

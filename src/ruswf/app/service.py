@@ -390,7 +390,7 @@ class RusApp(Application[UUID]):
         as_of: datetime | None = None,
     ) -> InitiativeView:
         """The initiative now, at `version`, or as it stood at `as_of`."""
-        current = self._load(initiative_id)
+        current = self._load(initiative_id, for_update=False)
         if as_of is not None:
             moment = (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC)
             version = current.version_at(moment.isoformat(timespec="microseconds"))
@@ -413,7 +413,7 @@ class RusApp(Application[UUID]):
 
     def history(self, initiative_id: object) -> list[EventView]:
         """Every event of the initiative, in order."""
-        initiative = self._load(initiative_id)
+        initiative = self._load(initiative_id, for_update=False)
         return [
             EventView(
                 version=e.originator_version,
@@ -530,10 +530,12 @@ class RusApp(Application[UUID]):
         )
         return self._view(past, actor)
 
-    def _load(self, initiative_id: object) -> Initiative:
+    def _load(self, initiative_id: object, *, for_update: bool = True) -> Initiative:
+        """The current initiative. Reads (`for_update=False`) share the cached aggregate
+        instead of copying it: they never change it."""
         try:
             uuid = initiative_id if isinstance(initiative_id, UUID) else UUID(str(initiative_id))
-            found: Aggregate = self.repository.get(uuid)
+            found: Aggregate = self.repository.get(uuid, deepcopy_from_cache=for_update)
         except (ValueError, AggregateNotFoundError):
             raise InitiativeNotFoundError(initiative_id) from None
         if not isinstance(found, Initiative):
@@ -575,8 +577,8 @@ class RusApp(Application[UUID]):
             proposed_on=initiative.proposed_on,
             created_at=initiative.created_on.isoformat(timespec="microseconds"),
             updated_at=initiative.modified_on.isoformat(timespec="microseconds"),
-            agenda=initiative.agenda,
-            preparation=initiative.preparation,
+            agenda=dict(initiative.agenda) if initiative.agenda else None,
+            preparation=dict(initiative.preparation) if initiative.preparation else None,
             approval_period=initiative.approval_period,
             reported_periods=list(initiative.reported_periods),
             lessons=list(initiative.lessons),

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     postgres_pool_size: int = Field(default=5, ge=1)
     postgres_max_overflow: int = Field(default=10, ge=0)
     postgres_connect_timeout: int = Field(default=5, ge=1)
+    # A pooled connection's liveness check costs a round trip per query; the store's own
+    # retries already recover from a connection that broke (e.g. a database restart).
+    postgres_pre_ping: bool = False
     lock_timeout: int = Field(default=5, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
@@ -118,7 +121,7 @@ class Settings(BaseSettings):
                 "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
                 "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
                 "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
-                "POSTGRES_PRE_PING": "y",
+                "POSTGRES_PRE_PING": "y" if self.postgres_pre_ping else "",
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
             }
         return env | self.cipher_env()

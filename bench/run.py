@@ -1,0 +1,628 @@
+"""ruswf's benchmarks, each against its baseline in the same run.
+
+    python -m bench.run --size smoke|quick|full [--only NAME ...]
+
+`smoke` is what CI runs (tiny sizes, so the benchmarks cannot rot), `quick` takes under
+a minute, `full` builds the national ten-year volume (~1.5 M events) and takes minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from bench import datagen
+from bench.harness import Report, Result, at_least, at_most, percentile, quiet_logs, scratch_store
+from ruswf.app.service import RusApp
+from ruswf.app.settings import Settings
+from ruswf.app.strategy_loader import load_strategy
+from ruswf.app.tokens import TokenStore
+
+
+@dataclass(frozen=True)
+class Size:
+    commands: int  # commands per measured run
+    region: int  # initiatives in the region-year data set
+    national: int  # initiatives in the big data set
+    seconds: float  # duration of timed load phases
+    replay_events: int  # events of the long-history initiative
+
+
+SIZES = {
+    "smoke": Size(commands=40, region=30, national=200, seconds=1.0, replay_events=120),
+    "quick": Size(commands=400, region=300, national=2_000, seconds=4.0, replay_events=1_000),
+    "full": Size(commands=2_000, region=300, national=datagen.NATIONAL, seconds=15.0, replay_events=1_000),
+}
+RUSWF = str(Path(sys.executable).with_name("ruswf"))
+
+
+def settings_for(url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=url, log_format="json", log_level="warning", **overrides)
+
+
+def open_app(url: str, **overrides: Any) -> RusApp:
+    return RusApp(load_strategy(), settings_for(url, **overrides))
+
+
+def proposals(app: RusApp, count: int) -> list[str]:
+    return [app.propose(datagen.COORDINATOR, datagen.CONTENT).id for _ in range(count)]
+
+
+def revise_round_robin(app: RusApp, initiatives: list[str], count: int, tag: str = "") -> Callable[[], None]:
+    """`count` revise commands spread over `initiatives` (each loads, checks and saves one event)."""
+
+    def work() -> None:
+        for k in range(count):
+            app.revise(initiatives[k % len(initiatives)], datagen.COORDINATOR, changes={"summary": f"{tag}{k}"})
+
+    return work
+
+
+def command_rate(url: str, size: Size) -> float:
+    app = open_app(url)
+    try:
+        initiatives = proposals(app, 20)
+        revise_round_robin(app, initiatives, 40, "warm")()
+        started = time.perf_counter()
+        revise_round_robin(app, initiatives, size.commands)()
+        return size.commands / (time.perf_counter() - started)
+    finally:
+        app.close()
+
+
+def raw_command_rate(url: str, size: Size) -> float:
+    """Raw psycopg: per command, in one transaction, SELECT the aggregate's new rows and INSERT one."""
+    settings = settings_for(url)
+    schema = settings.postgres_params()["schema"] or "public"
+    table = sql.Identifier(schema, "raw_events")
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE {} (originator_id uuid, originator_version bigint, topic text,"
+                " state bytea, notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
+            ).format(table)
+        )
+    payload = b'{"changes":{"summary":"x"},"comment":"","actor":{"user":"u","organisation":"o","role":"r"}}'
+    ids = [datagen.COORDINATOR.user + str(i) for i in range(20)]
+    from uuid import uuid5, NAMESPACE_URL
+
+    uuids = [uuid5(NAMESPACE_URL, i) for i in ids]
+    versions = dict.fromkeys(uuids, 0)
+    select = sql.SQL("SELECT originator_version, state FROM {} WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version").format(table)
+    insert = sql.SQL("INSERT INTO {} (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)").format(table)
+    with psycopg.connect(settings.postgres_conninfo()) as conn:
+
+        def work(count: int) -> None:
+            for k in range(count):
+                uuid = uuids[k % len(uuids)]
+                with conn.transaction():
+                    conn.execute(select, (uuid, versions[uuid]), prepare=True).fetchall()
+                    versions[uuid] += 1
+                    conn.execute(insert, (uuid, versions[uuid], "bench:Revised", payload), prepare=True)
+
+        work(40)
+        started = time.perf_counter()
+        work(size.commands)
+        return size.commands / (time.perf_counter() - started)
+
+
+def bench_command(report: Report, size: Size) -> None:
+    with scratch_store("postgres") as url:
+        ours = command_rate(url, size)
+        raw = raw_command_rate(url, size)
+    report.add(at_least("command", ours, raw, 0.5, unit="commands/s, PostgreSQL, one client"))
+
+
+def bench_command_sqlite(report: Report, size: Size) -> None:
+    """The embedded default: the same commands on a SQLite file vs raw sqlite3 SELECT + INSERT."""
+    import sqlite3
+
+    with scratch_store("sqlite") as url:
+        ours = command_rate(url, size)
+        path = settings_for(url).sqlite_path().with_name("raw.db")
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))")
+        versions = [0] * 20
+
+        def work(count: int) -> None:
+            for k in range(count):
+                key = k % 20
+                conn.execute("BEGIN")
+                conn.execute("SELECT state FROM raw WHERE originator_id = ? AND originator_version > ?", (str(key), versions[key])).fetchall()
+                versions[key] += 1
+                conn.execute("INSERT INTO raw VALUES (?, ?, ?, ?)", (str(key), versions[key], "t", b"x" * 120))
+                conn.execute("COMMIT")
+
+        work(40)
+        started = time.perf_counter()
+        work(size.commands)
+        raw = size.commands / (time.perf_counter() - started)
+        conn.close()
+    report.add(at_least("command_sqlite", ours, raw, 0.5, unit="commands/s, SQLite file, one client"))
+
+
+def _client_process(url: str, count: int, ready: Any, go: Any, done: Any) -> None:
+    quiet_logs()
+    app = open_app(url)
+    initiatives = proposals(app, 4)
+    revise_round_robin(app, initiatives, 10, "warm")()
+    ready.release()
+    go.wait()
+    revise_round_robin(app, initiatives, count)()
+    done.put(time.perf_counter())
+    app.close()
+
+
+def concurrent_rate(url: str, clients: int, per_client: int) -> float:
+    """Commands/s with `clients` processes, each on its own initiatives."""
+    context = multiprocessing.get_context("spawn")
+    ready, go, done = context.Semaphore(0), context.Event(), context.Queue()
+    processes = [
+        context.Process(target=_client_process, args=(url, per_client, ready, go, done)) for _ in range(clients)
+    ]
+    for p in processes:
+        p.start()
+    for _ in processes:
+        if not ready.acquire(timeout=120):
+            for p in processes:
+                p.kill()
+            raise RuntimeError("a benchmark client did not start")
+    started = time.perf_counter()
+    go.set()
+    finished = max(done.get() for _ in processes)
+    for p in processes:
+        p.join()
+    return clients * per_client / (finished - started)
+
+
+def bench_command_concurrent(report: Report, size: Size) -> None:
+    per_client = max(10, size.commands // 8)
+    with scratch_store("postgres") as url:
+        one = concurrent_rate(url, 1, per_client * 2)
+        eight = concurrent_rate(url, 8, per_client)
+    report.add(at_least("command_concurrent", eight, one, 1.5, unit="commands/s, PostgreSQL, 8 processes vs 1"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(url: str, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    env = {**os.environ, "RUSWF_DATABASE_URL": url, "RUSWF_LOG_LEVEL": "warning", "RUSWF_LOG_FORMAT": "json"}
+    process = subprocess.Popen(
+        [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("ruswf serve did not become ready")
+        yield base, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def _http_load(base: str, token: str, initiatives: list[str], count: int, concurrency: int) -> float:
+    headers = {"Authorization": f"Bearer {token}"}
+    counter = iter(range(count))
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+
+        async def worker() -> None:
+            for k in counter:
+                response = await client.post(
+                    f"/api/v1/initiatives/{initiatives[k % len(initiatives)]}/actions/revise",
+                    json={"summary": f"http {k}"},
+                )
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return count / (time.perf_counter() - started)
+
+
+async def _fixed_load(base: str, token: str, initiatives: list[str], per_second: float, seconds: float) -> list[float]:
+    """Open-loop load: a request every 1/per_second s, whatever the answers; latencies in ms."""
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+
+        async def one(k: int) -> None:
+            started = time.perf_counter()
+            response = await client.post(
+                f"/api/v1/initiatives/{initiatives[k % len(initiatives)]}/actions/revise",
+                json={"summary": f"fixed {k}"},
+            )
+            response.raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        tasks = []
+        begin = time.perf_counter()
+        for k in range(int(per_second * seconds)):
+            delay = begin + k / per_second - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(k)))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def bench_http_command(report: Report, size: Size) -> None:
+    with scratch_store("postgres") as url:
+        in_process = command_rate(url, size)
+        app = open_app(url)
+        initiatives = proposals(app, 20)
+        tokens = TokenStore(app.settings, app.strategy)
+        _, token = tokens.create("bench-coordinator", "coordinator", "sundsvall")
+        tokens.close()
+        app.close()
+        with serving(url) as (base, _):
+            asyncio.run(_http_load(base, token, initiatives, 40, 4))
+            over_http = asyncio.run(_http_load(base, token, initiatives, size.commands, 8))
+            latencies = asyncio.run(_fixed_load(base, token, initiatives, 100, size.seconds))
+    report.add(
+        at_least(
+            "http_command", over_http, in_process, 0.5,
+            unit="commands/s over HTTP (8 in flight) vs in-process",
+            notes={"p50_ms_at_100rps": round(percentile(latencies, 50), 2), "p99_ms_at_100rps": round(percentile(latencies, 99), 2)},
+        )
+    )
+
+
+def command_latency(app: RusApp, initiatives: list[str], count: int) -> float:
+    """Median latency (ms) of revise commands on existing initiatives."""
+    samples = []
+    tag = time.perf_counter_ns()
+    for k in range(count):
+        started = time.perf_counter()
+        app.revise(initiatives[k % len(initiatives)], datagen.COORDINATOR, changes={"summary": f"lat {tag} {k}"})
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def bench_history_growth(report: Report, size: Size, big_url: str, big_events: int) -> None:
+    with scratch_store("postgres") as small_url:
+        small = open_app(small_url)
+        datagen.load(small, 400, seed=2)
+        small_ids = proposals(small, 20)
+        command_latency(small, small_ids, 40)
+        big = open_app(big_url)
+        big_ids = proposals(big, 20)
+        command_latency(big, big_ids, 40)
+        small_ms, big_ms = [], []
+        for _ in range(3):  # interleave, so drift hits both
+            small_ms.append(command_latency(small, small_ids, size.commands // 3))
+            big_ms.append(command_latency(big, big_ids, size.commands // 3))
+        small_events = small.recorder.max_notification_id() or 0
+        small.close()
+        big.close()
+    report.add(
+        at_most(
+            "history_growth", statistics.median(big_ms), statistics.median(small_ms), 1.2,
+            unit="median command latency ms, big store vs small store",
+            notes={"big_store_events": big_events, "small_store_events": small_events},
+        )
+    )
+
+
+def bench_replay(report: Report, size: Size) -> None:
+    with scratch_store("postgres") as url:
+        app = open_app(url)
+        initiative = app.propose(datagen.COORDINATOR, datagen.CONTENT).id
+        moments = []
+        for k in range(size.replay_events - 1):
+            app.revise(initiative, datagen.COORDINATOR, changes={"summary": f"v{k}"})
+            if k % 7 == 0:
+                moments.append(datetime.now(UTC))
+        rng = random.Random(7)
+        samples = [rng.choice(moments) for _ in range(200)]
+        for moment in samples[:10]:
+            app.get_initiative(initiative, as_of=moment)
+        started = time.perf_counter()
+        for moment in samples:
+            app.get_initiative(initiative, as_of=moment)
+        ours = (time.perf_counter() - started) / len(samples) * 1000
+        schema = app.settings.postgres_params()["schema"]
+        query = sql.SQL("SELECT originator_version, state FROM {} WHERE originator_id = %s ORDER BY originator_version").format(
+            sql.Identifier(schema, "ruswf_events")
+        )
+        with psycopg.connect(app.settings.postgres_conninfo()) as conn:
+            for _ in range(10):
+                conn.execute(query, (initiative,), prepare=True).fetchall()
+            started = time.perf_counter()
+            for _ in samples:
+                conn.execute(query, (initiative,), prepare=True).fetchall()
+            raw = (time.perf_counter() - started) / len(samples) * 1000
+        app.close()
+    report.add(
+        at_most("replay", ours, raw, 2.0, unit=f"ms per as_of read of a {size.replay_events}-event initiative vs raw SELECT of its rows")
+    )
+
+
+def bench_rebuild(report: Report, size: Size, big_url: str, big_events: int) -> None:
+    from projections import Projections
+
+    app = open_app(big_url)
+    views = Projections(app)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    views.rebuild()
+    ours = time.perf_counter() - started
+    peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    views.close()
+    schema = app.settings.postgres_params()["schema"]
+    events_table = sql.Identifier(schema, "ruswf_events")
+    target_table = sql.Identifier(schema, "copy_target")
+    conninfo = app.settings.postgres_conninfo()
+    with psycopg.connect(conninfo) as reader, psycopg.connect(conninfo) as writer:
+        writer.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(target_table, events_table))
+        writer.commit()
+        started = time.perf_counter()
+        columns = sql.SQL("originator_id, originator_version, topic, state")
+        with reader.cursor().copy(sql.SQL("COPY {} ({}) TO STDOUT").format(events_table, columns)) as copy_out:
+            with writer.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target_table, columns)) as copy_in:
+                for chunk in copy_out:
+                    copy_in.write(chunk)
+        writer.commit()
+        raw = time.perf_counter() - started
+    app.close()
+    report.add(
+        at_least(
+            "rebuild", big_events / ours, big_events / raw, 0.3,
+            unit="events/s: rebuild of all projections vs raw COPY of the same rows",
+            notes={"events": big_events, "rebuild_s": round(ours, 1), "copy_s": round(raw, 1),
+                   "peak_rss_growth_mb": round((peak_after - peak_before) / 1024, 1)},
+        )
+    )
+
+
+def recompute_counts(app: RusApp, year: int) -> dict[tuple[str, str], tuple[int, int]]:
+    """(goal area, period) -> (proposals, approvals) of `year`, straight from the raw events."""
+    from ruswf.domain.initiative import Initiative
+
+    goal_of: dict[Any, str] = {}
+    proposals_: dict[tuple[str, str], int] = {}
+    approvals: dict[tuple[str, str], int] = {}
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start, 5000)
+        for notification in page:
+            event = app.mapper.to_domain_event(notification)
+            if isinstance(event, Initiative.Proposed):
+                goal_of[event.originator_id] = event.content["goal_area"]
+                key = (event.content["goal_area"], app.strategy.period_of(datetime.fromisoformat(event.effective_date).date()).id)
+                proposals_[key] = proposals_.get(key, 0) + 1
+            elif isinstance(event, Initiative.Revised) and "goal_area" in event.changes:
+                goal_of[event.originator_id] = event.changes["goal_area"]
+            elif isinstance(event, Initiative.Approved):
+                key = (goal_of[event.originator_id], event.period)
+                approvals[key] = approvals.get(key, 0) + 1
+        if len(page) < 5000:
+            break
+        start = page[-1].id + 1
+    keys = {k for k in (*proposals_, *approvals) if k[1].startswith(f"{year}-")}
+    return {k: (proposals_.get(k, 0), approvals.get(k, 0)) for k in keys}
+
+
+def bench_report(report: Report, size: Size, big_url: str, big_events: int) -> None:
+    """The annual-cycle report from projections vs recomputed from the raw events."""
+    from projections import Projections
+
+    app = open_app(big_url)
+    views = Projections(app)
+    views.catch_up()
+    year = 2024
+    views.annual_cycle(year, today=app.today())
+    started = time.perf_counter()
+    for _ in range(5):
+        from_views = views.annual_cycle(year, today=app.today())
+    ours = (time.perf_counter() - started) / 5
+    started = time.perf_counter()
+    recomputed = recompute_counts(app, year)
+    raw = time.perf_counter() - started
+    views.close()
+    app.close()
+    # Proposals are dated by their business date; the projection counts them by the
+    # initiative's current goal area, as the recomputation does.
+    same = all(
+        recomputed.get((row["goal_area"], row["period"]), (0, 0)) == (row["proposals"], row["approved"])
+        for row in from_views["rows"]
+    )
+    report.add(
+        at_least("report", raw, ours, 100, unit="s recompute-from-events / s from-projections",
+                 notes={"projection_ms": round(ours * 1000, 2), "recompute_s": round(raw, 2), "counts_agree": same})
+    )
+
+
+def bench_lag(report: Report, size: Size) -> None:
+    """Worker mode: p99 from commit to visible in the board, under 200 commands/s."""
+    from projections import Projections, run_worker
+
+    with scratch_store("postgres") as url:
+        app = open_app(url)
+        Projections(app).close()  # create the tables
+        initiatives = proposals(app, 50)
+        stop = threading.Event()
+        worker = multiprocessing.get_context("spawn").Process(target=_worker_process, args=(url,))
+        worker.start()
+        time.sleep(2)
+        schema = app.settings.postgres_params()["schema"]
+        query = sql.SQL("SELECT version FROM {} WHERE initiative_id = %s").format(sql.Identifier(schema, "proj_board"))
+        lags: list[float] = []
+        pending: list[tuple[str, int, float]] = []
+        lock = threading.Lock()
+
+        def watch() -> None:
+            with psycopg.connect(app.settings.postgres_conninfo(), autocommit=True) as conn:
+                while not stop.is_set() or pending:
+                    with lock:
+                        waiting = list(pending)
+                    for item in waiting:
+                        row = conn.execute(query, (item[0],)).fetchone()
+                        if row and row[0] >= item[1]:
+                            with lock:
+                                pending.remove(item)
+                            lags.append((time.perf_counter() - item[2]) * 1000)
+                    time.sleep(0.005)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        interval = 1 / 200
+        begin = time.perf_counter()
+        for k in range(int(200 * size.seconds)):
+            delay = begin + k * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            view = app.revise(initiatives[k % len(initiatives)], datagen.COORDINATOR, changes={"summary": f"lag {k}"})
+            with lock:
+                pending.append((view.id, view.version, time.perf_counter()))
+        achieved = int(200 * size.seconds) / (time.perf_counter() - begin)
+        stop.set()
+        watcher.join(timeout=30)
+        worker.terminate()
+        worker.join()
+        app.close()
+    p99 = percentile(lags, 99)
+    report.add(
+        Result("lag", p99, 250.0, p99 / 250.0, "<=1 (p99 <= 250 ms)", p99 <= 250.0,
+               unit="p99 ms commit-to-board, worker mode, PostgreSQL",
+               notes={"p50_ms": round(percentile(lags, 50), 1), "commands_per_s": round(achieved, 1), "samples": len(lags)})
+    )
+    _ = run_worker
+
+
+def _worker_process(url: str) -> None:
+    from projections import run_worker
+
+    quiet_logs()
+    app = open_app(url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_worker(app, stop)
+    app.close()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_memory(report: Report, size: Size, big_url: str, big_events: int) -> None:
+    app = open_app(big_url)
+    tokens = TokenStore(app.settings, app.strategy)
+    _, token = tokens.create("bench-reporter", "auditor", "lansstyrelsen")
+    tokens.close()
+    sample = [str(i) for i in _some_ids(app, 200)]
+    app.close()
+    with serving(big_url) as (base, process):
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+            for offset in range(0, 2000, 100):
+                client.get("/api/v1/initiatives", params={"limit": 100, "offset": offset}).raise_for_status()
+            for initiative in sample:
+                client.get(f"/api/v1/initiatives/{initiative}").raise_for_status()
+                client.get(f"/api/v1/initiatives/{initiative}/history").raise_for_status()
+            for year in (2022, 2023, 2024):
+                client.get("/api/v1/reports/annual-cycle", params={"year": year}).raise_for_status()
+        rss = rss_mb(process.pid)
+    report.add(
+        Result("memory", rss, 150.0, rss / 150.0, "<=1 (RSS <= 150 MB)", rss <= 150.0,
+               unit="MB RSS of ruswf serve after serving the big data set", notes={"events": big_events})
+    )
+
+
+def _some_ids(app: RusApp, count: int) -> list[Any]:
+    notifications = app.recorder.select_notifications(1, count * 30)
+    seen: list[Any] = []
+    for n in notifications:
+        if n.originator_version == 1 and n.originator_id not in seen:
+            seen.append(n.originator_id)
+    return seen[:count]
+
+
+BENCHMARKS: dict[str, Callable[..., None]] = {
+    "command": bench_command,
+    "command_sqlite": bench_command_sqlite,
+    "command_concurrent": bench_command_concurrent,
+    "http_command": bench_http_command,
+    "replay": bench_replay,
+    "lag": bench_lag,
+}
+BIG_STORE_BENCHMARKS: dict[str, Callable[..., None]] = {
+    "history_growth": bench_history_growth,
+    "rebuild": bench_rebuild,
+    "report": bench_report,
+    "memory": bench_memory,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=sorted(SIZES), default="quick")
+    parser.add_argument("--only", nargs="*", default=None, help="names of benchmarks to run")
+    args = parser.parse_args()
+    size = SIZES[args.size]
+    chosen = set(args.only or [*BENCHMARKS, *BIG_STORE_BENCHMARKS])
+    quiet_logs()
+    report = Report(args.size)
+    print(f"# ruswf benchmarks, size {args.size}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
+    for name, bench in BENCHMARKS.items():
+        if name in chosen:
+            bench(report, size)
+    if chosen & set(BIG_STORE_BENCHMARKS):
+        with scratch_store("postgres") as big_url:
+            app = open_app(big_url)
+            started = time.perf_counter()
+            events = datagen.load(app, size.national, seed=1)
+            app.close()
+            print(f"# generated {size.national} initiatives, {events} events in {time.perf_counter() - started:.0f} s", flush=True)
+            for name, bench in BIG_STORE_BENCHMARKS.items():
+                if name in chosen:
+                    bench(report, size, big_url, events)
+    report.write()
+    missed = [r.name for r in report.results if not r.ok]
+    print(f"# {len(report.results) - len(missed)} of {len(report.results)} targets met" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RUSWF_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run demo test lint typecheck unit bench bench-quick clean
+.PHONY: run demo test lint typecheck bench bench-quick bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,21 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src projections
+
+## bench: every benchmark at full size (~1.5 M events; minutes). Not part of `make test`.
+bench: $(STAMP)
+	bash scripts/ensure-postgres.sh "$$RUSWF_TEST_DATABASE_URL"
+	$(BIN)/python -m bench.run --size full
+
+## bench-quick: every benchmark at a small size (about a minute)
+bench-quick: $(STAMP)
+	bash scripts/ensure-postgres.sh "$$RUSWF_TEST_DATABASE_URL"
+	$(BIN)/python -m bench.run --size quick
+
+## bench-smoke: each benchmark once at a tiny size, so they cannot rot (CI runs it)
+bench-smoke: $(STAMP)
+	bash scripts/ensure-postgres.sh "$$RUSWF_TEST_DATABASE_URL"
+	$(BIN)/python -m bench.run --size smoke
 
 clean:
 	rm -rf $(VENV) build *.egg-info

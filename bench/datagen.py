@@ -43,8 +43,18 @@ NATIONAL = 60_000
 YEARS = tuple(range(2017, 2027))
 STATUSES = ("on_track", "on_track", "on_track", "at_risk", "off_track")
 WORDS = (
-    "samverkan", "kompetens", "landsbygd", "innovation", "besöksnäring", "logistik",
-    "utbildning", "digitalisering", "omställning", "finansiering", "jämställdhet", "energi",
+    "samverkan",
+    "kompetens",
+    "landsbygd",
+    "innovation",
+    "besöksnäring",
+    "logistik",
+    "utbildning",
+    "digitalisering",
+    "omställning",
+    "finansiering",
+    "jämställdhet",
+    "energi",
 )
 
 
@@ -76,10 +86,14 @@ def build_initiative(strategy: Strategy, rng: random.Random, index: int) -> Init
     day = date(year, 1, 10) + timedelta(days=rng.randrange(200))
     initiative = Initiative.propose(strategy, coordinator, content, day)
     for revision in range(rng.randrange(3)):
-        initiative.revise(strategy, coordinator, day, {"summary": f"{content['summary']} ({revision})"})
+        initiative.revise(
+            strategy, coordinator, day, {"summary": f"{content['summary']} ({revision})"}
+        )
     initiative.submit(coordinator, day)
     prepared = day + timedelta(days=rng.randrange(5, 40))
-    initiative.record_preparation(PREPARER, prepared, "Beredd i Strategiska RUS-gruppen.", "approve")
+    initiative.record_preparation(
+        PREPARER, prepared, "Beredd i Strategiska RUS-gruppen.", "approve"
+    )
     meeting = _meeting_after(strategy, "rsr", prepared)
     initiative.schedule(strategy, PREPARER, prepared, "rsr", meeting)
     fate = rng.random()
@@ -97,18 +111,29 @@ def build_initiative(strategy: Strategy, rng: random.Random, index: int) -> Init
     period = strategy.period_of(meeting)
     for number in range(rng.randint(9, 33)):
         initiative.report_progress(
-            strategy, coordinator, period.due, period.id, rng.choice(STATUSES),
-            f"Lägesrapport {number + 1}.", {"Produktioner": number}, [],
+            strategy,
+            coordinator,
+            period.due,
+            period.id,
+            rng.choice(STATUSES),
+            f"Lägesrapport {number + 1}.",
+            {"Produktioner": number},
+            [],
         )
         period = strategy.period_of(period.end + timedelta(days=1))
     if rng.random() < 0.3:
         initiative.close(
-            coordinator, period.start, "Slutrapport: målen är nådda.", ["Förankra tidigt i kommunerna."]
+            coordinator,
+            period.start,
+            "Slutrapport: målen är nådda.",
+            ["Förankra tidigt i kommunerna."],
         )
     return initiative
 
 
-def stored_events(strategy: Strategy, mapper: Mapper[Any], count: int, seed: int, first: int = 0) -> Iterator[StoredEvent]:
+def stored_events(
+    strategy: Strategy, mapper: Mapper[Any], count: int, seed: int, first: int = 0
+) -> Iterator[StoredEvent]:
     """The stored events of initiatives `first`..`first + count - 1` of the data set `seed`."""
     for index in range(first, first + count):
         rng = random.Random(f"{seed}:{index}")
@@ -156,7 +181,9 @@ def _insert(app: RusApp, rows: list[StoredEvent]) -> None:
     table = sql.Identifier(schema, "ruswf_events")
     with psycopg.connect(settings.postgres_conninfo()) as conn, conn.cursor() as cursor:
         with cursor.copy(
-            sql.SQL("COPY {} (originator_id, originator_version, topic, state) FROM STDIN").format(table)
+            sql.SQL("COPY {} (originator_id, originator_version, topic, state) FROM STDIN").format(
+                table
+            )
         ) as copy:
             for r in rows:
                 copy.write_row((r.originator_id, r.originator_version, r.topic, r.state))
@@ -173,7 +200,9 @@ def main() -> None:
     started = time.perf_counter()
     events = sum(1 for _ in stored_events(strategy, plain_mapper(), count, seed=1))
     elapsed = time.perf_counter() - started
-    print(f"{count} initiatives, {events} events in {elapsed:.1f} s ({events / elapsed:.0f} events/s)")
+    print(
+        f"{count} initiatives, {events} events in {elapsed:.1f} s ({events / elapsed:.0f} events/s)"
+    )
 
 
 if __name__ == "__main__":

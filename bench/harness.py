@@ -25,7 +25,10 @@ import psycopg
 import structlog
 from psycopg import sql
 
-PG_URL = os.environ.get("RUSWF_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "RUSWF_BENCH_DATABASE_URL",
+    os.environ.get("RUSWF_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+)
 RESULTS = Path(__file__).with_name("results.json")
 
 

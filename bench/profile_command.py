@@ -1,6 +1,6 @@
 """Profile the in-process command path on PostgreSQL with pyinstrument.
 
-    .venv/bin/python -m bench.profile_command [N]
+.venv/bin/python -m bench.profile_command [N]
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import sys
 
 from pyinstrument import Profiler
 
+from bench.datagen import CONTENT, COORDINATOR
 from bench.harness import quiet_logs, scratch_store
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
-from bench.datagen import COORDINATOR, CONTENT
 
 
 def main() -> None:

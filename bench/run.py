@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,9 @@ class Size:
 SIZES = {
     "smoke": Size(commands=40, region=30, national=200, seconds=1.0, replay_events=120),
     "quick": Size(commands=400, region=300, national=2_000, seconds=4.0, replay_events=1_000),
-    "full": Size(commands=2_000, region=300, national=datagen.NATIONAL, seconds=15.0, replay_events=1_000),
+    "full": Size(
+        commands=2_000, region=300, national=datagen.NATIONAL, seconds=15.0, replay_events=1_000
+    ),
 }
 RUSWF = str(Path(sys.executable).with_name("ruswf"))
 
@@ -69,12 +71,18 @@ def proposals(app: RusApp, count: int) -> list[str]:
     return [app.propose(datagen.COORDINATOR, datagen.CONTENT).id for _ in range(count)]
 
 
-def revise_round_robin(app: RusApp, initiatives: list[str], count: int, tag: str = "") -> Callable[[], None]:
+def revise_round_robin(
+    app: RusApp, initiatives: list[str], count: int, tag: str = ""
+) -> Callable[[], None]:
     """`count` revise commands spread over `initiatives` (each loads, checks and saves one event)."""
 
     def work() -> None:
         for k in range(count):
-            app.revise(initiatives[k % len(initiatives)], datagen.COORDINATOR, changes={"summary": f"{tag}{k}"})
+            app.revise(
+                initiatives[k % len(initiatives)],
+                datagen.COORDINATOR,
+                changes={"summary": f"{tag}{k}"},
+            )
 
     return work
 
@@ -105,12 +113,16 @@ def raw_command_rate(url: str, size: Size) -> float:
         )
     payload = b'{"changes":{"summary":"x"},"comment":"","actor":{"user":"u","organisation":"o","role":"r"}}'
     ids = [datagen.COORDINATOR.user + str(i) for i in range(20)]
-    from uuid import uuid5, NAMESPACE_URL
+    from uuid import NAMESPACE_URL, uuid5
 
     uuids = [uuid5(NAMESPACE_URL, i) for i in ids]
     versions = dict.fromkeys(uuids, 0)
-    select = sql.SQL("SELECT originator_version, state FROM {} WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version").format(table)
-    insert = sql.SQL("INSERT INTO {} (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)").format(table)
+    select = sql.SQL(
+        "SELECT originator_version, state FROM {} WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version"
+    ).format(table)
+    insert = sql.SQL(
+        "INSERT INTO {} (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
+    ).format(table)
     with psycopg.connect(settings.postgres_conninfo()) as conn:
 
         def work(count: int) -> None:
@@ -119,7 +131,9 @@ def raw_command_rate(url: str, size: Size) -> float:
                 with conn.transaction():
                     conn.execute(select, (uuid, versions[uuid]), prepare=True).fetchall()
                     versions[uuid] += 1
-                    conn.execute(insert, (uuid, versions[uuid], "bench:Revised", payload), prepare=True)
+                    conn.execute(
+                        insert, (uuid, versions[uuid], "bench:Revised", payload), prepare=True
+                    )
 
         work(40)
         started = time.perf_counter()
@@ -143,16 +157,24 @@ def bench_command_sqlite(report: Report, size: Size) -> None:
         path = settings_for(url).sqlite_path().with_name("raw.db")
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))")
+        conn.execute(
+            "CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"
+        )
         versions = [0] * 20
 
         def work(count: int) -> None:
             for k in range(count):
                 key = k % 20
                 conn.execute("BEGIN")
-                conn.execute("SELECT state FROM raw WHERE originator_id = ? AND originator_version > ?", (str(key), versions[key])).fetchall()
+                conn.execute(
+                    "SELECT state FROM raw WHERE originator_id = ? AND originator_version > ?",
+                    (str(key), versions[key]),
+                ).fetchall()
                 versions[key] += 1
-                conn.execute("INSERT INTO raw VALUES (?, ?, ?, ?)", (str(key), versions[key], "t", b"x" * 120))
+                conn.execute(
+                    "INSERT INTO raw VALUES (?, ?, ?, ?)",
+                    (str(key), versions[key], "t", b"x" * 120),
+                )
                 conn.execute("COMMIT")
 
         work(40)
@@ -160,7 +182,9 @@ def bench_command_sqlite(report: Report, size: Size) -> None:
         work(size.commands)
         raw = size.commands / (time.perf_counter() - started)
         conn.close()
-    report.add(at_least("command_sqlite", ours, raw, 0.5, unit="commands/s, SQLite file, one client"))
+    report.add(
+        at_least("command_sqlite", ours, raw, 0.5, unit="commands/s, SQLite file, one client")
+    )
 
 
 def _client_process(url: str, count: int, ready: Any, go: Any, done: Any) -> None:
@@ -180,7 +204,8 @@ def concurrent_rate(url: str, clients: int, per_client: int) -> float:
     context = multiprocessing.get_context("spawn")
     ready, go, done = context.Semaphore(0), context.Event(), context.Queue()
     processes = [
-        context.Process(target=_client_process, args=(url, per_client, ready, go, done)) for _ in range(clients)
+        context.Process(target=_client_process, args=(url, per_client, ready, go, done))
+        for _ in range(clients)
     ]
     for p in processes:
         p.start()
@@ -202,7 +227,11 @@ def bench_command_concurrent(report: Report, size: Size) -> None:
     with scratch_store("postgres") as url:
         one = concurrent_rate(url, 1, per_client * 2)
         eight = concurrent_rate(url, 8, per_client)
-    report.add(at_least("command_concurrent", eight, one, 1.5, unit="commands/s, PostgreSQL, 8 processes vs 1"))
+    report.add(
+        at_least(
+            "command_concurrent", eight, one, 1.5, unit="commands/s, PostgreSQL, 8 processes vs 1"
+        )
+    )
 
 
 def free_port() -> int:
@@ -215,10 +244,17 @@ def free_port() -> int:
 @contextmanager
 def serving(url: str, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
-    env = {**os.environ, "RUSWF_DATABASE_URL": url, "RUSWF_LOG_LEVEL": "warning", "RUSWF_LOG_FORMAT": "json"}
+    env = {
+        **os.environ,
+        "RUSWF_DATABASE_URL": url,
+        "RUSWF_LOG_LEVEL": "warning",
+        "RUSWF_LOG_FORMAT": "json",
+    }
     process = subprocess.Popen(
         [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -240,7 +276,9 @@ def serving(url: str, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes
             process.kill()
 
 
-async def _http_load(base: str, token: str, initiatives: list[str], count: int, concurrency: int) -> float:
+async def _http_load(
+    base: str, token: str, initiatives: list[str], count: int, concurrency: int
+) -> float:
     headers = {"Authorization": f"Bearer {token}"}
     counter = iter(range(count))
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
@@ -258,7 +296,9 @@ async def _http_load(base: str, token: str, initiatives: list[str], count: int, 
         return count / (time.perf_counter() - started)
 
 
-async def _fixed_load(base: str, token: str, initiatives: list[str], per_second: float, seconds: float) -> list[float]:
+async def _fixed_load(
+    base: str, token: str, initiatives: list[str], per_second: float, seconds: float
+) -> list[float]:
     """Open-loop load: a request every 1/per_second s, whatever the answers; latencies in ms."""
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
@@ -299,9 +339,15 @@ def bench_http_command(report: Report, size: Size) -> None:
             latencies = asyncio.run(_fixed_load(base, token, initiatives, 100, size.seconds))
     report.add(
         at_least(
-            "http_command", over_http, in_process, 0.5,
+            "http_command",
+            over_http,
+            in_process,
+            0.5,
             unit="commands/s over HTTP (8 in flight) vs in-process",
-            notes={"p50_ms_at_100rps": round(percentile(latencies, 50), 2), "p99_ms_at_100rps": round(percentile(latencies, 99), 2)},
+            notes={
+                "p50_ms_at_100rps": round(percentile(latencies, 50), 2),
+                "p99_ms_at_100rps": round(percentile(latencies, 99), 2),
+            },
         )
     )
 
@@ -312,7 +358,11 @@ def command_latency(app: RusApp, initiatives: list[str], count: int) -> float:
     tag = time.perf_counter_ns()
     for k in range(count):
         started = time.perf_counter()
-        app.revise(initiatives[k % len(initiatives)], datagen.COORDINATOR, changes={"summary": f"lat {tag} {k}"})
+        app.revise(
+            initiatives[k % len(initiatives)],
+            datagen.COORDINATOR,
+            changes={"summary": f"lat {tag} {k}"},
+        )
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
 
@@ -335,7 +385,10 @@ def bench_history_growth(report: Report, size: Size, big_url: str, big_events: i
         big.close()
     report.add(
         at_most(
-            "history_growth", statistics.median(big_ms), statistics.median(small_ms), 1.2,
+            "history_growth",
+            statistics.median(big_ms),
+            statistics.median(small_ms),
+            1.2,
             unit="median command latency ms, big store vs small store",
             notes={"big_store_events": big_events, "small_store_events": small_events},
         )
@@ -360,9 +413,9 @@ def bench_replay(report: Report, size: Size) -> None:
             app.get_initiative(initiative, as_of=moment)
         ours = (time.perf_counter() - started) / len(samples) * 1000
         schema = app.settings.postgres_params()["schema"]
-        query = sql.SQL("SELECT originator_version, state FROM {} WHERE originator_id = %s ORDER BY originator_version").format(
-            sql.Identifier(schema, "ruswf_events")
-        )
+        query = sql.SQL(
+            "SELECT originator_version, state FROM {} WHERE originator_id = %s ORDER BY originator_version"
+        ).format(sql.Identifier(schema, "ruswf_events"))
         with psycopg.connect(app.settings.postgres_conninfo()) as conn:
             for _ in range(10):
                 conn.execute(query, (initiative,), prepare=True).fetchall()
@@ -372,7 +425,13 @@ def bench_replay(report: Report, size: Size) -> None:
             raw = (time.perf_counter() - started) / len(samples) * 1000
         app.close()
     report.add(
-        at_most("replay", ours, raw, 2.0, unit=f"ms per as_of read of a {size.replay_events}-event initiative vs raw SELECT of its rows")
+        at_most(
+            "replay",
+            ours,
+            raw,
+            2.0,
+            unit=f"ms per as_of read of a {size.replay_events}-event initiative vs raw SELECT of its rows",
+        )
     )
 
 
@@ -392,23 +451,37 @@ def bench_rebuild(report: Report, size: Size, big_url: str, big_events: int) -> 
     target_table = sql.Identifier(schema, "copy_target")
     conninfo = app.settings.postgres_conninfo()
     with psycopg.connect(conninfo) as reader, psycopg.connect(conninfo) as writer:
-        writer.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(target_table, events_table))
+        writer.execute(
+            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+                target_table, events_table
+            )
+        )
         writer.commit()
         started = time.perf_counter()
         columns = sql.SQL("originator_id, originator_version, topic, state")
-        with reader.cursor().copy(sql.SQL("COPY {} ({}) TO STDOUT").format(events_table, columns)) as copy_out:
-            with writer.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target_table, columns)) as copy_in:
-                for chunk in copy_out:
-                    copy_in.write(chunk)
+        with reader.cursor().copy(
+            sql.SQL("COPY {} ({}) TO STDOUT").format(events_table, columns)
+        ) as copy_out, writer.cursor().copy(
+            sql.SQL("COPY {} ({}) FROM STDIN").format(target_table, columns)
+        ) as copy_in:
+            for chunk in copy_out:
+                copy_in.write(chunk)
         writer.commit()
         raw = time.perf_counter() - started
     app.close()
     report.add(
         at_least(
-            "rebuild", big_events / ours, big_events / raw, 0.3,
+            "rebuild",
+            big_events / ours,
+            big_events / raw,
+            0.3,
             unit="events/s: rebuild of all projections vs raw COPY of the same rows",
-            notes={"events": big_events, "rebuild_s": round(ours, 1), "copy_s": round(raw, 1),
-                   "peak_rss_growth_mb": round((peak_after - peak_before) / 1024, 1)},
+            notes={
+                "events": big_events,
+                "rebuild_s": round(ours, 1),
+                "copy_s": round(raw, 1),
+                "peak_rss_growth_mb": round((peak_after - peak_before) / 1024, 1),
+            },
         )
     )
 
@@ -427,7 +500,10 @@ def recompute_counts(app: RusApp, year: int) -> dict[tuple[str, str], tuple[int,
             event = app.mapper.to_domain_event(notification)
             if isinstance(event, Initiative.Proposed):
                 goal_of[event.originator_id] = event.content["goal_area"]
-                key = (event.content["goal_area"], app.strategy.period_of(datetime.fromisoformat(event.effective_date).date()).id)
+                key = (
+                    event.content["goal_area"],
+                    app.strategy.period_of(datetime.fromisoformat(event.effective_date).date()).id,
+                )
                 proposals_[key] = proposals_.get(key, 0) + 1
             elif isinstance(event, Initiative.Revised) and "goal_area" in event.changes:
                 goal_of[event.originator_id] = event.changes["goal_area"]
@@ -462,12 +538,23 @@ def bench_report(report: Report, size: Size, big_url: str, big_events: int) -> N
     # Proposals are dated by their business date; the projection counts them by the
     # initiative's current goal area, as the recomputation does.
     same = all(
-        recomputed.get((row["goal_area"], row["period"]), (0, 0)) == (row["proposals"], row["approved"])
+        recomputed.get((row["goal_area"], row["period"]), (0, 0))
+        == (row["proposals"], row["approved"])
         for row in from_views["rows"]
     )
     report.add(
-        at_least("report", raw, ours, 100, unit="s recompute-from-events / s from-projections",
-                 notes={"projection_ms": round(ours * 1000, 2), "recompute_s": round(raw, 2), "counts_agree": same})
+        at_least(
+            "report",
+            raw,
+            ours,
+            100,
+            unit="s recompute-from-events / s from-projections",
+            notes={
+                "projection_ms": round(ours * 1000, 2),
+                "recompute_s": round(raw, 2),
+                "counts_agree": same,
+            },
+        )
     )
 
 
@@ -484,7 +571,9 @@ def bench_lag(report: Report, size: Size) -> None:
         worker.start()
         time.sleep(2)
         schema = app.settings.postgres_params()["schema"]
-        query = sql.SQL("SELECT version FROM {} WHERE initiative_id = %s").format(sql.Identifier(schema, "proj_board"))
+        query = sql.SQL("SELECT version FROM {} WHERE initiative_id = %s").format(
+            sql.Identifier(schema, "proj_board")
+        )
         lags: list[float] = []
         pending: list[tuple[str, int, float]] = []
         lock = threading.Lock()
@@ -510,7 +599,11 @@ def bench_lag(report: Report, size: Size) -> None:
             delay = begin + k * interval - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            view = app.revise(initiatives[k % len(initiatives)], datagen.COORDINATOR, changes={"summary": f"lag {k}"})
+            view = app.revise(
+                initiatives[k % len(initiatives)],
+                datagen.COORDINATOR,
+                changes={"summary": f"lag {k}"},
+            )
             with lock:
                 pending.append((view.id, view.version, time.perf_counter()))
         achieved = int(200 * size.seconds) / (time.perf_counter() - begin)
@@ -521,9 +614,20 @@ def bench_lag(report: Report, size: Size) -> None:
         app.close()
     p99 = percentile(lags, 99)
     report.add(
-        Result("lag", p99, 250.0, p99 / 250.0, "<=1 (p99 <= 250 ms)", p99 <= 250.0,
-               unit="p99 ms commit-to-board, worker mode, PostgreSQL",
-               notes={"p50_ms": round(percentile(lags, 50), 1), "commands_per_s": round(achieved, 1), "samples": len(lags)})
+        Result(
+            "lag",
+            p99,
+            250.0,
+            p99 / 250.0,
+            "<=1 (p99 <= 250 ms)",
+            p99 <= 250.0,
+            unit="p99 ms commit-to-board, worker mode, PostgreSQL",
+            notes={
+                "p50_ms": round(percentile(lags, 50), 1),
+                "commands_per_s": round(achieved, 1),
+                "samples": len(lags),
+            },
+        )
     )
     _ = run_worker
 
@@ -557,7 +661,9 @@ def bench_memory(report: Report, size: Size, big_url: str, big_events: int) -> N
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             for offset in range(0, 2000, 100):
-                client.get("/api/v1/initiatives", params={"limit": 100, "offset": offset}).raise_for_status()
+                client.get(
+                    "/api/v1/initiatives", params={"limit": 100, "offset": offset}
+                ).raise_for_status()
             for initiative in sample:
                 client.get(f"/api/v1/initiatives/{initiative}").raise_for_status()
                 client.get(f"/api/v1/initiatives/{initiative}/history").raise_for_status()
@@ -565,8 +671,16 @@ def bench_memory(report: Report, size: Size, big_url: str, big_events: int) -> N
                 client.get("/api/v1/reports/annual-cycle", params={"year": year}).raise_for_status()
         rss = rss_mb(process.pid)
     report.add(
-        Result("memory", rss, 150.0, rss / 150.0, "<=1 (RSS <= 150 MB)", rss <= 150.0,
-               unit="MB RSS of ruswf serve after serving the big data set", notes={"events": big_events})
+        Result(
+            "memory",
+            rss,
+            150.0,
+            rss / 150.0,
+            "<=1 (RSS <= 150 MB)",
+            rss <= 150.0,
+            unit="MB RSS of ruswf serve after serving the big data set",
+            notes={"events": big_events},
+        )
     )
 
 
@@ -604,7 +718,10 @@ def main() -> int:
     chosen = set(args.only or [*BENCHMARKS, *BIG_STORE_BENCHMARKS])
     quiet_logs()
     report = Report(args.size)
-    print(f"# ruswf benchmarks, size {args.size}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
+    print(
+        f"# ruswf benchmarks, size {args.size}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        flush=True,
+    )
     for name, bench in BENCHMARKS.items():
         if name in chosen:
             bench(report, size)
@@ -614,13 +731,19 @@ def main() -> int:
             started = time.perf_counter()
             events = datagen.load(app, size.national, seed=1)
             app.close()
-            print(f"# generated {size.national} initiatives, {events} events in {time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"# generated {size.national} initiatives, {events} events in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
             for name, bench in BIG_STORE_BENCHMARKS.items():
                 if name in chosen:
                     bench(report, size, big_url, events)
     report.write()
     missed = [r.name for r in report.results if not r.ok]
-    print(f"# {len(report.results) - len(missed)} of {len(report.results)} targets met" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    print(
+        f"# {len(report.results) - len(missed)} of {len(report.results)} targets met"
+        + (f"; missed: {', '.join(missed)}" if missed else "")
+    )
     return 0
 
 

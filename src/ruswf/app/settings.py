@@ -123,6 +123,7 @@ class Settings(BaseSettings):
                 "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
                 "POSTGRES_PRE_PING": "y" if self.postgres_pre_ping else "",
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+                "APPLICATION_RECORDER_TOPIC": "ruswf.app.recorders:PollingPostgresRecorder",
             }
         return env | self.cipher_env()
 

@@ -34,6 +34,7 @@ from projections.meetings import Meetings
 from projections.obligations import Obligations
 from projections.queries import Queries
 from projections.store import PositionMovedError, PostgresView, SQLiteView, View, ViewSpec
+from ruswf.app.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.domain.errors import ValidationError
 
@@ -96,6 +97,8 @@ class Projections(Queries):
             self.models[model_class.name] = model_class(view, app.strategy)
         self._lock = threading.RLock()
         self._closed = False
+        # The audit ledger follows the same log beside the projections (docs/audit.md).
+        self.ledger = Ledger(app, batch_size=batch_size, gap_grace=gap_grace)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -214,6 +217,7 @@ def follow(
     while not stop.is_set():
         try:
             applied = projections.catch_up()
+            sealed = projections.ledger.seal()
         except Exception as error:
             failures += 1
             delay = min(interval * 2**failures, MAX_BACKOFF_SECONDS)
@@ -230,6 +234,8 @@ def follow(
             failures = 0
         if applied:
             log.info("projections_applied", events=applied)
+        if sealed:
+            log.info("ledger_sealed", events=sealed)
         stop.wait(interval)
 
 

@@ -11,10 +11,13 @@ import typer
 
 from ruswf.app.demo import run_demo
 from ruswf.app.errors import AppError
+from ruswf.app.faults import is_store_error, store_error_message
 from ruswf.app.logging import configure_logging
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.strategy_loader import load_strategy
+from ruswf.cli_audit import audit_cli, gdpr_cli
+from ruswf.cli_ops import backup, restore
 from ruswf.cli_projections import projections_cli, report_cli
 from ruswf.domain.errors import DomainError
 from ruswf.domain.lifecycle import SWEDISH_LABELS, State
@@ -32,8 +35,10 @@ cli.add_typer(projections_cli, name="projections")
 cli.add_typer(report_cli, name="report")
 token_cli = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
-audit_cli = typer.Typer(help="Audit: verify the stored events.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(gdpr_cli, name="gdpr")
+cli.command()(backup)
+cli.command()(restore)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -58,6 +63,10 @@ def application() -> Iterator[RusApp]:
         yield app
     except (DomainError, AppError) as error:
         fail(str(error))
+    except Exception as error:
+        if not is_store_error(error):
+            raise
+        fail(store_error_message(error))
     finally:
         app.close()
 
@@ -213,18 +222,6 @@ def token_revoke(
         if not revoked:
             fail(f"no active token with id {token_id!r}")
         typer.echo(f"revoked {token_id}")
-
-
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Exit 0 when every stored event is intact; otherwise name the first altered one."""
-    from ruswf.app.audit import verify_store
-
-    with application() as app:
-        result = verify_store(app)
-        if not result.ok:
-            fail(f"{result.checked} events intact, then: {result.first_bad}", code=2)
-        typer.echo(f"ok: {result.checked} events intact")
 
 
 @cli.command()

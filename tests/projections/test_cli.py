@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 
 import pytest
+import structlog
 import typer
 from typer.testing import CliRunner
 
@@ -22,11 +24,15 @@ cli.add_typer(report_cli, name="report")
 
 
 @pytest.fixture
-def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("RUSWF_DATABASE_URL", database_url)
     monkeypatch.setenv("RUSWF_LOG_FORMAT", "json")
     monkeypatch.setenv("RUSWF_LOG_LEVEL", "warning")
-    return CliRunner()
+    # A command configures structlog to print to the runner's stderr, which is closed
+    # after it; restore the configuration so later tests (and their threads) can log.
+    saved = structlog.get_config()
+    yield CliRunner()
+    structlog.configure(**saved)
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ruswf.api import initiatives, reports, system
+from ruswf.api import audit, initiatives, reports, system
 from ruswf.api.deps import ApiState
 from ruswf.api.middleware import RequestContextMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
+from ruswf.api.ratelimit import AuthFailureLimitMiddleware
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
@@ -62,10 +63,13 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
         lifespan=lifespan,
     )
     install_problem_handlers(api)
+    # Added first, so it runs inside the request context (request id, request log).
+    api.add_middleware(AuthFailureLimitMiddleware, per_minute=settings.auth_failures_per_minute)
     api.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     api.include_router(system.router)
     api.include_router(initiatives.router)
     api.include_router(reports.router)
+    api.include_router(audit.router)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

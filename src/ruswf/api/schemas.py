@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 T = TypeVar("T")
 
 Text = Field(min_length=1, max_length=20_000)
+PERSON_ID_PATTERN = r"^p_[0-9a-f]{16}$"
 
 
 class Strict(BaseModel):
@@ -45,6 +46,13 @@ class ContentFields(Strict):
     )
     arena: int | None = Field(default=None, examples=[3])
     indicators: list[Indicator] = Field(default_factory=list, max_length=100)
+    contact_person: str | None = Field(
+        default=None,
+        pattern=PERSON_ID_PATTERN,
+        description="A person id from the people registry (`POST /api/v1/people`), never a "
+        "name or e-mail address.",
+        examples=["p_3f9a1c0e5b7d2a64"],
+    )
 
 
 class ProposeBody(ContentFields):
@@ -80,6 +88,7 @@ class ReviseBody(ActionBody):
     principles: list[str] | None = Field(default=None, max_length=100)
     arena: int | None = None
     indicators: list[Indicator] | None = Field(default=None, max_length=100)
+    contact_person: str | None = Field(default=None, pattern=PERSON_ID_PATTERN)
 
 
 class ReasonBody(ActionBody):
@@ -190,6 +199,9 @@ class InitiativeOut(BaseModel):
     reported_periods: list[str]
     lessons: list[str]
     final_report: str | None
+    contact_person: str | None = Field(
+        default=None, description="The contact person's id in the people registry."
+    )
 
 
 class EventOut(BaseModel):
@@ -227,6 +239,18 @@ class Problem(BaseModel):
 
 
 class VerifyOut(BaseModel):
-    ok: bool
-    checked: int
-    first_bad: dict[str, Any] | None
+    ok: bool = Field(description="Every stored event is intact.")
+    checked: int = Field(description="Events checked (decoded, in version order).")
+    first_bad: dict[str, Any] | None = Field(
+        description="The first event that is not intact: `position`, `originator_id`, "
+        "`version`, `problem` (altered, removed, reordered, inserted, ledger_altered, "
+        "undecodable, version_gap, snapshot) and `reason`."
+    )
+    sealed: int = Field(default=0, description="Events compared with the ledger's hashes.")
+    pending: int = Field(
+        default=0, description="Events not sealed yet: checked for decoding and order only."
+    )
+    snapshots_checked: int = Field(default=0, description="Snapshots replayed and compared.")
+    ledger: dict[str, Any] = Field(
+        default_factory=dict, description="The ledger's head: position, count, ledger_hash."
+    )

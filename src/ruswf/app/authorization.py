@@ -59,15 +59,28 @@ LEAD_ACTOR_BOUND: frozenset[Role] = frozenset({Role.COORDINATOR})
 
 # What each role may read, beyond its actions.
 ROLE_READS: dict[Role, frozenset[str]] = {
-    Role.COORDINATOR: frozenset({"initiatives", "history", "strategy", "meetings", "reports"}),
-    Role.PREPARER: frozenset({"initiatives", "history", "strategy", "meetings", "reports"}),
-    Role.SECRETARY: frozenset({"initiatives", "history", "strategy", "meetings", "reports"}),
-    Role.AUDITOR: frozenset({"initiatives", "history", "strategy", "meetings", "reports", "audit"}),
+    Role.COORDINATOR: frozenset(
+        {"initiatives", "history", "strategy", "meetings", "reports", "people"}
+    ),
+    Role.PREPARER: frozenset(
+        {"initiatives", "history", "strategy", "meetings", "reports", "people"}
+    ),
+    Role.SECRETARY: frozenset(
+        {"initiatives", "history", "strategy", "meetings", "reports", "people"}
+    ),
+    Role.AUDITOR: frozenset(
+        {"initiatives", "history", "strategy", "meetings", "reports", "audit", "people"}
+    ),
     Role.REPORTER: frozenset({"initiatives", "strategy", "meetings", "reports"}),
     Role.ADMIN: frozenset(
-        {"initiatives", "history", "strategy", "meetings", "reports", "audit", "tokens"}
+        {"initiatives", "history", "strategy", "meetings", "reports", "audit", "tokens", "people"}
     ),
 }
+
+# The people registry (contact persons' personal data, kept out of the events):
+# who may register a person, and who may erase one (GDPR art. 17).
+PEOPLE_REGISTRARS: frozenset[Role] = frozenset({Role.COORDINATOR, Role.ADMIN})
+PEOPLE_ERASERS: frozenset[Role] = frozenset({Role.ADMIN})
 
 
 def roles_for(action: str) -> list[Role]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from ruswf.app.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.app.views import InitiativeView
 from ruswf.domain.initiative import ActorRef
@@ -348,6 +349,9 @@ def run_demo(app: RusApp, seed: int = 1, year: int | None = None) -> DemoResult:
     for index, (item, fate) in enumerate(zip(AGENDA_ITEMS, fates, strict=True)):
         walk = _Walk(app, year, seed, index, today)
         result.initiatives.append(_walk_initiative(walk, item, fate, rng))
+    # A batch load, often with no follower running: seal it into the audit ledger now,
+    # so `ruswf audit verify` compares every demo event with its hash (docs/audit.md).
+    Ledger(app).seal()
     return result
 
 

@@ -34,6 +34,8 @@ class InitiativeView:
     reported_periods: list[str]
     lessons: list[str]
     final_report: str | None
+    contact_person: str | None = None
+    """The id of the contact person in the people registry (never a name)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import Strategy
@@ -23,6 +24,7 @@ CONTENT_FIELDS = (
     "principles",
     "arena",
     "indicators",
+    "contact_person",
 )
 REQUIRED_FIELDS = ("title", "summary", "goal_area", "lead_actor")
 
@@ -43,10 +45,20 @@ def text(value: object, field: str, *, max_length: int = TEXT_MAX, required: boo
     return stripped
 
 
+def is_finite_number(value: object) -> TypeGuard[int | float]:
+    """A number (not a bool) that is finite; an int too large for a float is not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # e.g. 10**400, which JSON allows
+        return False
+
+
 def number(value: object, field: str) -> float | int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValidationError(field, "must be a finite number or null")
     return value
 
@@ -144,7 +156,24 @@ def validate_field(strategy: Strategy, name: str, value: object) -> Any:
         return _arena(value, strategy)
     if name == "indicators":
         return _indicators(value)
+    if name == "contact_person":
+        return _person_id(value)
     raise ValidationError(name, "unknown field")
+
+
+# A contact person is referenced by the id of an entry in the erasable people registry
+# (`ruswf gdpr register`), never by name, e-mail or phone: events keep no personal data.
+PERSON_ID = re.compile(r"^p_[0-9a-f]{16}$")
+
+
+def _person_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not PERSON_ID.match(value.strip()):
+        raise ValidationError(
+            "contact_person", "must be a person id from the people registry (p_ and 16 hex digits)"
+        )
+    return value.strip()
 
 
 def validate_content(strategy: Strategy, raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,6 @@ the body is parsed."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -11,34 +10,14 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ruswf.api.problems import PROBLEM_JSON, TITLES
+from ruswf.api.problems import send_problem
 
 log = structlog.get_logger("ruswf.api")
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 async def _send_problem(send: Send, status: int, detail: str, request_id: str) -> None:
-    body = json.dumps(
-        {
-            "type": f"https://ruswf.se/problems/{status}",
-            "title": TITLES[status],
-            "status": status,
-            "detail": detail,
-            "request_id": request_id,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(send, status, detail, request_id, {"X-Request-ID": request_id})
 
 
 class RequestContextMiddleware:

@@ -3,13 +3,18 @@ except the last-resort 500, which logs the request id and leaks no stack trace."
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from typing import Any
 
+import psycopg
 import structlog
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from ruswf.app.errors import (
     ConcurrencyConflictError,
@@ -18,6 +23,7 @@ from ruswf.app.errors import (
     PermissionDeniedError,
     StaleVersionError,
 )
+from ruswf.app.faults import store_fault
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -38,6 +44,7 @@ TITLES = {
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
 
 
@@ -74,6 +81,32 @@ def problem(
             body["request_id"] = request_id
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    detail: str,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer a problem straight from ASGI middleware (before any route runs)."""
+    problem_body: dict[str, Any] = {
+        "type": f"https://ruswf.se/problems/{status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if request_id:
+        problem_body["request_id"] = request_id
+    body = json.dumps(problem_body).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -159,6 +192,25 @@ def install_problem_handlers(app: FastAPI) -> None:
             500, "an unexpected error occurred; quote the request id when reporting it", request
         )
 
+    async def _store(request: Request, error: Exception) -> JSONResponse:
+        fault = store_fault(error)
+        if fault is None:
+            return await _unexpected(request, error)
+        # The driver's message can name hosts, users and SQL: the log gets it, the
+        # caller gets the reason.
+        log.warning(
+            "store_fault",
+            reason=fault.reason,
+            status=fault.status,
+            error_type=type(error).__name__,
+            error=str(error).splitlines()[0] if str(error) else "",
+        )
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
+        return problem(fault.status, fault.message, request, headers, reason=fault.reason)
+
+    for store_error in (PersistenceError, sqlite3.Error, psycopg.Error):
+        app.add_exception_handler(store_error, _store)
+
 
 # Every API operation can answer these, whatever its own list says.
 COMMON_ERRORS = {
@@ -166,8 +218,11 @@ COMMON_ERRORS = {
     "403": "The caller's role or organisation may not do this.",
     "413": "The request body is too large.",
     "422": "Invalid input; `errors` names each offending field.",
+    "429": "Too many failed authentications from this client; see `Retry-After`.",
     "500": "An unexpected error; quote the request id.",
-    "503": "The store is unreachable.",
+    "503": "The store is unavailable (unreachable, busy, locked or read-only): `reason` "
+    "says which, `Retry-After` when a retry may help (with the same `Idempotency-Key`).",
+    "507": "The store's disk is full; the command was not recorded.",
 }
 
 

@@ -68,6 +68,9 @@ class TokenStore:
                 kwargs={"autocommit": True, "row_factory": dict_row},
                 open=True,
                 timeout=settings.postgres_connect_timeout,
+                # Check a pooled connection before use, so one the database dropped (a
+                # restart, pg_terminate_backend) is replaced instead of failing a request.
+                check=ConnectionPool.check_connection,
             )
         self._create_table()
 

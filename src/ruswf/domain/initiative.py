@@ -7,7 +7,6 @@ Events carry user and organisation ids, never people's names or contact details.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +15,14 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from ruswf.domain.content import TITLE_MAX, text, texts, validate_changes, validate_content
+from ruswf.domain.content import (
+    TITLE_MAX,
+    is_finite_number,
+    text,
+    texts,
+    validate_changes,
+    validate_content,
+)
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions, next_state
 from ruswf.domain.strategy import Strategy, parse_business_date
@@ -434,11 +440,7 @@ class Initiative(Aggregate):
                 raise ValidationError(
                     f"indicator_values.{name}", "not an indicator of this initiative"
                 )
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-            ):
+            if not is_finite_number(value):
                 raise ValidationError(f"indicator_values.{name}", "must be a number")
             values[name] = value
         return values

@@ -26,11 +26,11 @@ test: lint typecheck
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src projections tests
-	$(BIN)/ruff format --check src projections tests
+	$(BIN)/ruff check src projections tests bench
+	$(BIN)/ruff format --check src projections tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src projections
+	$(BIN)/mypy src projections bench
 
 ## bench: every benchmark at full size (~1.5 M events; minutes). Not part of `make test`.
 bench: $(STAMP)

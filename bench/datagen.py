@@ -170,23 +170,29 @@ def _insert(app: RusApp, rows: list[StoredEvent]) -> None:
     if settings.backend == "sqlite":
         import sqlite3
 
-        with sqlite3.connect(settings.sqlite_path()) as conn:
-            conn.executemany(
+        with sqlite3.connect(settings.sqlite_path()) as lite:
+            lite.executemany(
                 "INSERT INTO stored_events (originator_id, originator_version, topic, state)"
                 " VALUES (?, ?, ?, ?)",
-                [(r.originator_id.hex, r.originator_version, r.topic, r.state) for r in rows],  # type: ignore[union-attr]
+                [
+                    (str(r.originator_id).replace("-", ""), r.originator_version, r.topic, r.state)
+                    for r in rows
+                ],
             )
         return
     schema = settings.postgres_params()["schema"] or "public"
     table = sql.Identifier(schema, "ruswf_events")
-    with psycopg.connect(settings.postgres_conninfo()) as conn, conn.cursor() as cursor:
-        with cursor.copy(
+    with (
+        psycopg.connect(settings.postgres_conninfo()) as conn,
+        conn.cursor() as cursor,
+        cursor.copy(
             sql.SQL("COPY {} (originator_id, originator_version, topic, state) FROM STDIN").format(
                 table
             )
-        ) as copy:
-            for r in rows:
-                copy.write_row((r.originator_id, r.originator_version, r.topic, r.state))
+        ) as copy,
+    ):
+        for r in rows:
+            copy.write_row((r.originator_id, r.originator_version, r.topic, r.state))
 
 
 def main() -> None:

@@ -74,7 +74,7 @@ def proposals(app: RusApp, count: int) -> list[str]:
 def revise_round_robin(
     app: RusApp, initiatives: list[str], count: int, tag: str = ""
 ) -> Callable[[], None]:
-    """`count` revise commands spread over `initiatives` (each loads, checks and saves one event)."""
+    """`count` revise commands over `initiatives` (each loads, checks and saves one event)."""
 
     def work() -> None:
         for k in range(count):
@@ -100,7 +100,8 @@ def command_rate(url: str, size: Size) -> float:
 
 
 def raw_command_rate(url: str, size: Size) -> float:
-    """Raw psycopg: per command, in one transaction, SELECT the aggregate's new rows and INSERT one."""
+    """Raw psycopg: per command, in one transaction, SELECT the aggregate's new rows and
+    INSERT one."""
     settings = settings_for(url)
     schema = settings.postgres_params()["schema"] or "public"
     table = sql.Identifier(schema, "raw_events")
@@ -108,17 +109,22 @@ def raw_command_rate(url: str, size: Size) -> float:
         conn.execute(
             sql.SQL(
                 "CREATE TABLE {} (originator_id uuid, originator_version bigint, topic text,"
-                " state bytea, notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
+                " state bytea, notification_id bigserial,"
+                " PRIMARY KEY (originator_id, originator_version))"
             ).format(table)
         )
-    payload = b'{"changes":{"summary":"x"},"comment":"","actor":{"user":"u","organisation":"o","role":"r"}}'
+    payload = (
+        b'{"changes":{"summary":"x"},"comment":"",'
+        b'"actor":{"user":"u","organisation":"o","role":"r"}}'
+    )
     ids = [datagen.COORDINATOR.user + str(i) for i in range(20)]
     from uuid import NAMESPACE_URL, uuid5
 
     uuids = [uuid5(NAMESPACE_URL, i) for i in ids]
     versions = dict.fromkeys(uuids, 0)
     select = sql.SQL(
-        "SELECT originator_version, state FROM {} WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version"
+        "SELECT originator_version, state FROM {}"
+        " WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version"
     ).format(table)
     insert = sql.SQL(
         "INSERT INTO {} (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
@@ -158,7 +164,8 @@ def bench_command_sqlite(report: Report, size: Size) -> None:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(
-            "CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"
+            "CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT,"
+            " state BLOB, PRIMARY KEY (originator_id, originator_version))"
         )
         versions = [0] * 20
 
@@ -216,7 +223,7 @@ def concurrent_rate(url: str, clients: int, per_client: int) -> float:
             raise RuntimeError("a benchmark client did not start")
     started = time.perf_counter()
     go.set()
-    finished = max(done.get() for _ in processes)
+    finished: float = max(done.get() for _ in processes)
     for p in processes:
         p.join()
     return clients * per_client / (finished - started)
@@ -414,7 +421,8 @@ def bench_replay(report: Report, size: Size) -> None:
         ours = (time.perf_counter() - started) / len(samples) * 1000
         schema = app.settings.postgres_params()["schema"]
         query = sql.SQL(
-            "SELECT originator_version, state FROM {} WHERE originator_id = %s ORDER BY originator_version"
+            "SELECT originator_version, state FROM {}"
+            " WHERE originator_id = %s ORDER BY originator_version"
         ).format(sql.Identifier(schema, "ruswf_events"))
         with psycopg.connect(app.settings.postgres_conninfo()) as conn:
             for _ in range(10):
@@ -430,7 +438,8 @@ def bench_replay(report: Report, size: Size) -> None:
             ours,
             raw,
             2.0,
-            unit=f"ms per as_of read of a {size.replay_events}-event initiative vs raw SELECT of its rows",
+            unit=f"ms per as_of read of a {size.replay_events}-event initiative"
+            " vs raw SELECT of its rows",
         )
     )
 
@@ -459,11 +468,14 @@ def bench_rebuild(report: Report, size: Size, big_url: str, big_events: int) -> 
         writer.commit()
         started = time.perf_counter()
         columns = sql.SQL("originator_id, originator_version, topic, state")
-        with reader.cursor().copy(
-            sql.SQL("COPY {} ({}) TO STDOUT").format(events_table, columns)
-        ) as copy_out, writer.cursor().copy(
-            sql.SQL("COPY {} ({}) FROM STDIN").format(target_table, columns)
-        ) as copy_in:
+        with (
+            reader.cursor().copy(
+                sql.SQL("COPY {} ({}) TO STDOUT").format(events_table, columns)
+            ) as copy_out,
+            writer.cursor().copy(
+                sql.SQL("COPY {} ({}) FROM STDIN").format(target_table, columns)
+            ) as copy_in,
+        ):
             for chunk in copy_out:
                 copy_in.write(chunk)
         writer.commit()
@@ -719,7 +731,8 @@ def main() -> int:
     quiet_logs()
     report = Report(args.size)
     print(
-        f"# ruswf benchmarks, size {args.size}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"# ruswf benchmarks, size {args.size}, {os.cpu_count()} cores,"
+        f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         flush=True,
     )
     for name, bench in BENCHMARKS.items():
@@ -732,7 +745,8 @@ def main() -> int:
             events = datagen.load(app, size.national, seed=1)
             app.close()
             print(
-                f"# generated {size.national} initiatives, {events} events in {time.perf_counter() - started:.0f} s",
+                f"# generated {size.national} initiatives, {events} events"
+                f" in {time.perf_counter() - started:.0f} s",
                 flush=True,
             )
             for name, bench in BIG_STORE_BENCHMARKS.items():

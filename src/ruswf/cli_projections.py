@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from projections import ProjectionError, Projections, render_annual, run_worker
 from projections.queries import FORMATS
+from projections.runtime import POLL_INTERVAL
 from ruswf.app.errors import AppError
 from ruswf.app.logging import configure_logging
 from ruswf.app.service import RusApp
@@ -88,8 +89,8 @@ def opened_projections() -> Iterator[Projections]:
 @projections_cli.command("run")
 def run(
     interval: Annotated[
-        float, typer.Option(min=0.05, max=60.0, help="Seconds between polls of the event log.")
-    ] = 0.2,
+        float, typer.Option(min=0.01, max=60.0, help="Seconds between polls of the event log.")
+    ] = POLL_INTERVAL,
 ) -> None:
     """Follow the event log and keep every projection up to date (the worker process of a
     PostgreSQL deployment). Stops on SIGTERM or Ctrl-C after the batch in progress."""

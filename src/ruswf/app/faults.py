@@ -83,7 +83,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        current = current.__cause__  # eventsourcing raises its errors `from` the driver's
 
 
 def _sqlite_reason(message: str) -> Reason | None:

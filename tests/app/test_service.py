@@ -577,3 +577,38 @@ def test_an_idempotency_record_is_not_an_initiative(
     record_id = IdempotencyRecord.create_id(scope="sundsvall/coord-1", key="k-1")
     with pytest.raises(InitiativeNotFoundError):
         app.get_initiative(record_id)
+
+
+def test_keyed_command_racing_its_first_run_returns_the_first_result(
+    app: RusApp,
+    settings: Settings,
+    strategy: Strategy,
+    proposed: str,
+    drive: Drive,
+    coordinator: ActorRef,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When a keyed command's look-up misses its own first run (two racing retries, or the
+    store retrying an insert whose acknowledgement was lost), the save collides on the
+    idempotency record and the caller gets the first result, not a conflict."""
+    drive(proposed, "submit", "record_preparation", "schedule", "approve")
+    approved = drive(proposed)
+    assert approved.approval_period is not None
+    report = {"period": approved.approval_period, "status": "on_track", "narrative": "Enligt plan."}
+    first = app.report_progress(proposed, coordinator, idempotency_key="lost-ack", **report)
+    other = RusApp(strategy, settings)
+    try:
+        real_replay = other._replay
+        calls: list[str] = []
+
+        def replay_missing_the_first_run(*args: Any) -> InitiativeView | None:
+            calls.append("replay")
+            return None if len(calls) == 1 else real_replay(*args)
+
+        monkeypatch.setattr(other, "_replay", replay_missing_the_first_run)
+        again = other.report_progress(proposed, coordinator, idempotency_key="lost-ack", **report)
+    finally:
+        other.close()
+    assert calls == ["replay", "replay"]  # the look-up missed, then the save collided
+    assert again.version == first.version
+    assert app.get_initiative(proposed).version == first.version

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -131,8 +132,12 @@ def test_the_worker_carries_on_after_its_connections_are_killed(
     coordinator: ActorRef,
     content: dict[str, object],
     wait_until: Wait,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = postgres_app
+    # Name the worker's connections, so only they are terminated (the server is shared).
+    name = f"ruswf-worker-{uuid4().hex[:12]}"
+    monkeypatch.setenv("PGAPPNAME", name)
     worker_app = RusApp(strategy, app.settings)
     stop = threading.Event()
     worker = threading.Thread(target=run_worker, args=(worker_app, stop), kwargs={"interval": 0.05})
@@ -142,10 +147,12 @@ def test_the_worker_carries_on_after_its_connections_are_killed(
         app.propose(coordinator, content)
         wait_until(lambda: views.board()[1] == 1, 5)
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(
+            killed = conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+                " WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
+        assert killed  # the worker's connections were there, and are gone
         # A new client: the fixture's own pool would first have to notice its dead connections.
         writer = RusApp(strategy, app.settings)
         try:

@@ -123,7 +123,9 @@ class RusApp(Application[UUID]):
         initiative = Initiative.propose(
             self.strategy, actor, content, self._business_date(effective_date)
         )
-        self._save(initiative, actor, idempotency_key, fingerprint)
+        replayed = self._save(initiative, actor, idempotency_key, fingerprint)
+        if replayed is not None:
+            return replayed
         self._log(PROPOSE, initiative, actor, started)
         return self._view(initiative, actor)
 
@@ -487,13 +489,19 @@ class RusApp(Application[UUID]):
         if expected_version is not None and expected_version != initiative.version:
             raise StaleVersionError(expected_version, initiative.version)
         command(initiative, self._business_date(effective_date))
-        self._save(initiative, actor, idempotency_key, fingerprint)
+        replayed = self._save(initiative, actor, idempotency_key, fingerprint)
+        if replayed is not None:
+            return replayed
         self._log(action.value, initiative, actor, started)
         return self._view(initiative, actor)
 
     def _save(
         self, initiative: Initiative, actor: ActorRef, key: str | None, fingerprint: str
-    ) -> None:
+    ) -> InitiativeView | None:
+        """Save the command's event (with its idempotency record, atomically). Returns
+        None, or the first result when the same keyed command won the race — a retry
+        racing its original, or the store's own retry of an insert whose acknowledgement
+        was lost (it committed, then the connection broke)."""
         pending: list[Aggregate] = [initiative]
         if key is not None:
             pending.append(
@@ -508,7 +516,11 @@ class RusApp(Application[UUID]):
         try:
             self.save(*pending)
         except IntegrityError:
-            raise ConcurrencyConflictError(initiative.id) from None
+            replayed = self._replay(actor, key, fingerprint) if key is not None else None
+            if replayed is None:
+                raise ConcurrencyConflictError(initiative.id) from None
+            return replayed
+        return None
 
     def _replay(self, actor: ActorRef, key: str, fingerprint: str) -> InitiativeView | None:
         """The first result of a keyed command, if this key was used before by this caller."""

@@ -11,9 +11,12 @@ from fastapi import Depends, Header, Request
 
 from ruswf.api.problems import ProblemError
 from ruswf.app.authorization import ROLE_READS, Role
+from ruswf.app.faults import is_store_error, store_error_message
 from ruswf.app.service import RusApp
 from ruswf.app.tokens import TokenStore
 from ruswf.domain.initiative import ActorRef
+
+log = structlog.get_logger("ruswf.api")
 
 if TYPE_CHECKING:
     from projections import Projections
@@ -39,6 +42,15 @@ def get_app(state: Annotated[ApiState, Depends(get_state)]) -> RusApp:
 
 
 def get_projections(state: Annotated[ApiState, Depends(get_state)]) -> Any:
+    """The read models, caught up first so a caller reads its own writes. Catching up
+    writes; when the store cannot be written (full disk, locked) reads still answer,
+    from views that may lag, instead of failing."""
+    try:
+        state.projections.catch_up()
+    except Exception as error:
+        if not is_store_error(error):
+            raise
+        log.warning("projections_catch_up_skipped", reason=store_error_message(error))
     return state.projections
 
 

@@ -107,7 +107,6 @@ def list_initiatives(
 ) -> dict[str, Any]:
     """The initiative board (a projection), filtered and paged, with `allowed_actions`
     for the caller."""
-    projections.catch_up()
     items, total = projections.board(
         state=state.value if state else None,
         goal_area=goal_area,

@@ -40,7 +40,6 @@ def meetings(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Council meetings of the annual cycle with their agenda and decisions (the minutes)."""
-    projections.catch_up()
     found = projections.meetings(council=council, year=year or app.today().year)
     return _page(found[offset : offset + limit], len(found), limit, offset)
 
@@ -61,7 +60,6 @@ def annual_cycle(
     due/submitted/overdue and completeness. `Accept: text/csv` or `?format=csv` for CSV."""
     from projections import render_annual
 
-    projections.catch_up()
     report = projections.annual_cycle(year or app.today().year, today=app.today())
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
@@ -83,7 +81,6 @@ def obligations(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Which actor owes which progress report for which period, and its status."""
-    projections.catch_up()
     found = projections.obligations(actor=actor, period=period, status=status, today=app.today())
     return _page(found[offset : offset + limit], len(found), limit, offset)
 
@@ -92,7 +89,6 @@ def obligations(
 def har_och_nu(app: App, projections: ProjectionsDep, _caller: Reports) -> dict[str, Any]:
     """The "Här och nu" status report: in flight per goal area, at risk, and what was
     decided since the last one."""
-    projections.catch_up()
     result: dict[str, Any] = projections.har_och_nu(today=app.today())
     return result
 
@@ -107,7 +103,6 @@ def lessons(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Lessons learned, searchable, for the next cycle's proposals."""
-    projections.catch_up()
     items, total = projections.lessons(q=q, goal_area=goal_area, limit=limit, offset=offset)
     return _page(items, total, limit, offset)
 
@@ -126,7 +121,6 @@ def audit_events(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """The audit trail: one row per event, filtered and paged."""
-    projections.catch_up()
     items, total = projections.audit_events(
         initiative_id=initiative_id,
         user=user,

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from ruswf.app.demo import run_demo
-from ruswf.app.errors import AppError
-from ruswf.app.faults import is_store_error, store_error_message
-from ruswf.app.logging import configure_logging
 from ruswf.app.service import RusApp
-from ruswf.app.settings import Settings, SettingsError
+from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.cli_audit import audit_cli, gdpr_cli
+from ruswf.cli_common import application, fail
 from ruswf.cli_ops import backup, restore
 from ruswf.cli_projections import projections_cli, report_cli
 from ruswf.domain.errors import DomainError
@@ -39,36 +35,6 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(gdpr_cli, name="gdpr")
 cli.command()(backup)
 cli.command()(restore)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr and a non-zero exit."""
-    typer.echo(f"ruswf: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def application() -> Iterator[RusApp]:
-    """The application on the configured store; configuration errors end the command."""
-    try:
-        settings = Settings()
-        configure_logging(settings.log_format, settings.log_level)
-        strategy = load_strategy(settings.strategy)
-        app = RusApp(strategy, settings)
-    except (DomainError, SettingsError, ValueError) as error:
-        fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
-    except Exception as error:
-        fail(f"cannot open the store: {type(error).__name__}: {error}".splitlines()[0])
-    try:
-        yield app
-    except (DomainError, AppError) as error:
-        fail(str(error))
-    except Exception as error:
-        if not is_store_error(error):
-            raise
-        fail(store_error_message(error))
-    finally:
-        app.close()
 
 
 @cli.command()

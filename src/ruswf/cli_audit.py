@@ -7,23 +7,14 @@ from __future__ import annotations
 
 import getpass
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-import psycopg
 import typer
-from eventsourcing.persistence import PersistenceError
 
-from ruswf.app.errors import AppError
-from ruswf.app.logging import configure_logging
 from ruswf.app.service import RusApp
-from ruswf.app.settings import Settings, SettingsError
-from ruswf.app.strategy_loader import load_strategy
-from ruswf.domain.errors import DomainError
+from ruswf.cli_common import application, fail
 
 audit_cli = typer.Typer(
     help="Audit: replay, verify the stored events, dossiers, signed heads and exports.",
@@ -39,33 +30,6 @@ gdpr_cli = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr and a non-zero exit."""
-    typer.echo(f"ruswf: error: {message.splitlines()[0] if message else 'failed'}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def application() -> Iterator[RusApp]:
-    """The application on the configured store; errors end the command with one line."""
-    try:
-        settings = Settings()
-        configure_logging(settings.log_format, settings.log_level)
-        app = RusApp(load_strategy(settings.strategy), settings)
-    except (DomainError, SettingsError, ValueError) as error:
-        fail(str(error) or type(error).__name__)
-    except Exception as error:  # the store's drivers raise many kinds
-        fail(f"cannot open the store: {type(error).__name__}: {error}")
-    try:
-        yield app
-    except (DomainError, AppError, LookupError) as error:
-        fail(str(error).strip("'\""))
-    except (PersistenceError, psycopg.Error, sqlite3.Error) as error:
-        fail(f"store error: {type(error).__name__}: {error}")
-    finally:
-        app.close()
 
 
 def _dump(value: Any) -> None:

@@ -32,7 +32,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import psycopg
 import typer
@@ -40,18 +40,13 @@ from psycopg import sql
 
 from ruswf.app.faults import is_store_error, store_error_message
 from ruswf.app.settings import Settings, SettingsError
+from ruswf.cli_common import fail
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
 EVENTS_TABLE_SQLITE = "stored_events"
 EVENTS_TABLE_POSTGRES = "ruswf_events"
 PG_TOOL_TIMEOUT = 3600
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr and a non-zero exit."""
-    typer.echo(f"ruswf: error: {message.splitlines()[0] if message else 'failed'}", err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from eventsourcing.persistence import PersistenceError
@@ -25,10 +25,7 @@ from projections import ProjectionError, Projections, render_annual, run_worker
 from projections.queries import FORMATS
 from projections.runtime import POLL_INTERVAL
 from ruswf.app.errors import AppError
-from ruswf.app.logging import configure_logging
-from ruswf.app.service import RusApp
-from ruswf.app.settings import Settings, SettingsError
-from ruswf.app.strategy_loader import load_strategy
+from ruswf.cli_common import application, fail
 from ruswf.domain.errors import DomainError
 
 projections_cli = typer.Typer(
@@ -43,29 +40,6 @@ report_cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr and a non-zero exit."""
-    typer.echo(f"ruswf: error: {message.splitlines()[0] if message else 'failed'}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def application() -> Iterator[RusApp]:
-    """The application on the configured store; configuration errors end the command."""
-    try:
-        settings = Settings()
-        configure_logging(settings.log_format, settings.log_level)
-        app = RusApp(load_strategy(settings.strategy), settings)
-    except (DomainError, SettingsError, ValueError) as error:
-        fail(str(error) or type(error).__name__)
-    except Exception as error:  # the store's drivers raise many kinds
-        fail(f"cannot open the store: {type(error).__name__}: {error}")
-    try:
-        yield app
-    finally:
-        app.close()
 
 
 @contextmanager

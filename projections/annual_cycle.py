@@ -14,8 +14,7 @@ report is overdue depends on the day it is asked.
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date
 from typing import Any, ClassVar
 
@@ -25,10 +24,10 @@ from projections.base import (
     ReadModel,
     day,
     obligation_status,
-    owed_periods,
 )
-from projections.store import Session
+from projections.store import Row, Session
 from ruswf.domain.initiative import Initiative
+from ruswf.domain.strategy import ReportingPeriod
 
 FACT_KINDS = (
     "proposed",
@@ -252,63 +251,85 @@ class AnnualCycle(ReadModel):
     # -- queries ------------------------------------------------------------------------
 
     def report(self, year: int, today: date) -> dict[str, Any]:
-        """`{"year": Y, "rows": [...]}`: one row per goal area and reporting period of Y."""
+        """`{"year": Y, "rows": [...]}`: one row per goal area and reporting period of Y.
+
+        The counting happens in SQL, grouped by goal area and period: the facts, the
+        median lead time, the submitted reports, and the reports owed (`owed_periods`:
+        from the approval's period on, once the period has ended, none from the closing
+        period on) with how many of them were submitted.
+        """
         periods = self.strategy.reporting_periods(year)
         params = {"first": periods[0].start, "last": periods[-1].start}
+        # The periods of the year that have ended by `today`: only those can be owed.
+        ended = [period for period in periods if period.end < today]
         with self.view.read() as session:
             facts = session.fetchall(
-                "SELECT f.kind, f.period, f.lead_time_days, i.goal_area FROM {proj_cycle_facts} f"
-                " JOIN {proj_cycle_initiatives} i ON i.initiative_id = f.initiative_id"
-                " WHERE f.period_start BETWEEN :first AND :last",
+                "SELECT i.goal_area, f.period, f.kind, COUNT(*) AS n"
+                " FROM {proj_cycle_facts} f JOIN {proj_cycle_initiatives} i"
+                " ON i.initiative_id = f.initiative_id"
+                " WHERE f.period_start BETWEEN :first AND :last"
+                " GROUP BY i.goal_area, f.period, f.kind",
                 params,
             )
-            reports = session.fetchall(
-                "SELECT r.initiative_id, r.period, r.status, i.goal_area"
-                " FROM {proj_cycle_reports} r JOIN {proj_cycle_initiatives} i"
-                " ON i.initiative_id = r.initiative_id"
-                " WHERE r.period_start BETWEEN :first AND :last",
+            # The one or two middle lead times of each goal area and period.
+            medians = session.fetchall(
+                "SELECT goal_area, period, MIN(lead_time_days) AS low,"
+                " MAX(lead_time_days) AS high FROM ("
+                " SELECT i.goal_area, f.period, f.lead_time_days, ROW_NUMBER() OVER ("
+                " PARTITION BY i.goal_area, f.period ORDER BY f.lead_time_days) AS rn,"
+                " COUNT(*) OVER (PARTITION BY i.goal_area, f.period) AS n"
+                " FROM {proj_cycle_facts} f JOIN {proj_cycle_initiatives} i"
+                " ON i.initiative_id = f.initiative_id"
+                " WHERE f.period_start BETWEEN :first AND :last"
+                " AND f.lead_time_days IS NOT NULL) ranked"
+                " WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2"
+                " GROUP BY goal_area, period",
                 params,
             )
             followed = session.fetchall(
-                "SELECT initiative_id, goal_area, approval_period_start, closing_period_start"
-                " FROM {proj_cycle_initiatives} WHERE approval_period_start <= :last"
+                "SELECT DISTINCT goal_area FROM {proj_cycle_initiatives}"
+                " WHERE approval_period_start <= :last"
                 " AND (closing_period_start IS NULL OR closing_period_start > :first)",
                 params,
             )
+            if ended:
+                reports, owed_rows = self._obligations(session, ended, params)
+            else:
+                reports = session.fetchall(
+                    "SELECT i.goal_area, r.period, r.status, COUNT(*) AS n, 0 AS done"
+                    " FROM {proj_cycle_reports} r JOIN {proj_cycle_initiatives} i"
+                    " ON i.initiative_id = r.initiative_id"
+                    " WHERE r.period_start BETWEEN :first AND :last"
+                    " GROUP BY i.goal_area, r.period, r.status",
+                    params,
+                )
+                owed_rows = []
         counts: Counter[tuple[str, str, str]] = Counter()
-        lead_times: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         for fact in facts:
-            counts[(fact["goal_area"], fact["period"], fact["kind"])] += 1
-            if fact["lead_time_days"] is not None:
-                lead_times[(fact["goal_area"], fact["period"])].append(fact["lead_time_days"])
-        submitted: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+            counts[(fact["goal_area"], fact["period"], fact["kind"])] += fact["n"]
+        submitted: Counter[tuple[str, str]] = Counter()
+        owed_submitted: Counter[tuple[str, str]] = Counter()
         for report in reports:
-            submitted[(report["goal_area"], report["period"])].add(report["initiative_id"])
-            counts[(report["goal_area"], report["period"], report["status"])] += 1
-        owed: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
-        overdue: Counter[tuple[str, str]] = Counter()
-        for row in followed:
-            closing = day(row["closing_period_start"]) if row["closing_period_start"] else None
-            for period in owed_periods(
-                self.strategy, day(row["approval_period_start"]), closing, today
-            ):
-                if period.start.year != year:
-                    continue
-                key = (row["goal_area"], period.id)
-                owed[key].add(row["initiative_id"])
-                done = row["initiative_id"] in submitted[key]
-                if obligation_status(period.due, done, today) == "overdue":
-                    overdue[key] += 1
+            submitted[(report["goal_area"], report["period"])] += report["n"]
+            owed_submitted[(report["goal_area"], report["period"])] += report["done"]
+            counts[(report["goal_area"], report["period"], report["status"])] += report["n"]
+        median = {
+            (row["goal_area"], row["period"]): float((row["low"] + row["high"]) / 2)
+            for row in medians
+        }
+        owed: Counter[tuple[str, str]] = Counter()
+        for row in owed_rows:
+            owed[(row["goal_area"], row["period"])] += row["owed"]
         goal_areas = [g.id for g in self.strategy.goal_areas]
-        seen = {fact["goal_area"] for fact in facts} | {r["goal_area"] for r in followed}
+        seen = {fact["goal_area"] for fact in facts} | {g["goal_area"] for g in followed}
         goal_areas += sorted(seen - set(goal_areas))
         rows = []
         for goal_area in goal_areas:
             for period in periods:
                 key = (goal_area, period.id)
-                due = len(owed[key] | submitted[key])
-                submitted_count = len(submitted[key])
-                times = lead_times.get(key)
+                due = owed[key] + submitted[key] - owed_submitted[key]
+                submitted_count = submitted[key]
+                late = obligation_status(period.due, False, today) == "overdue"
                 rows.append(
                     {
                         "goal_area": goal_area,
@@ -319,10 +340,49 @@ class AnnualCycle(ReadModel):
                         "closed": counts[(goal_area, period.id, "closed")],
                         "reports_due": due,
                         "reports_submitted": submitted_count,
-                        "reports_overdue": overdue[key],
+                        "reports_overdue": owed[key] - owed_submitted[key] if late else 0,
                         "completeness": round(submitted_count / due, 4) if due else None,
                         **{s: counts[(goal_area, period.id, s)] for s in PROGRESS_STATUSES},
-                        "median_lead_time_days": float(statistics.median(times)) if times else None,
+                        "median_lead_time_days": median.get(key),
                     }
                 )
         return {"year": year, "rows": rows}
+
+    @staticmethod
+    def _obligations(
+        session: Session, ended: list[ReportingPeriod], params: dict[str, Any]
+    ) -> tuple[list[Row], list[Row]]:
+        """The reports of the year per goal area, period and status, with how many of them
+        were owed (`done`); and per goal area and period of `ended`, how many initiatives
+        owe a report for it (`owed`).
+
+        An initiative owes a period once the period has ended (`ended` holds only those)
+        when its approval period starts within or before it and it was not closed in or
+        before it — the periods `owed_periods` walks through.
+        """
+        values = ", ".join(f"(:id{n}, :start{n}, :end{n})" for n in range(len(ended)))
+        params = dict(params)
+        for n, period in enumerate(ended):
+            params |= {f"id{n}": period.id, f"start{n}": period.start, f"end{n}": period.end}
+        with_periods = f"WITH p (period, period_start, period_end) AS (VALUES {values}) "
+        owes = (
+            "i.approval_period_start <= p.period_end AND (i.closing_period_start IS NULL"
+            " OR i.closing_period_start > p.period_start)"
+        )
+        reports = session.fetchall(
+            with_periods + "SELECT i.goal_area, r.period, r.status, COUNT(*) AS n,"
+            f" SUM(CASE WHEN p.period IS NOT NULL AND {owes} THEN 1 ELSE 0 END) AS done"
+            " FROM {proj_cycle_reports} r JOIN {proj_cycle_initiatives} i"
+            " ON i.initiative_id = r.initiative_id"
+            " LEFT JOIN p ON p.period = r.period"
+            " WHERE r.period_start BETWEEN :first AND :last"
+            " GROUP BY i.goal_area, r.period, r.status",
+            params,
+        )
+        owed = session.fetchall(
+            with_periods + "SELECT i.goal_area, p.period, COUNT(*) AS owed"
+            f" FROM p JOIN {{proj_cycle_initiatives}} i ON {owes}"
+            " GROUP BY i.goal_area, p.period",
+            params,
+        )
+        return reports, owed

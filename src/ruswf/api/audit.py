@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ruswf.api.deps import App, CurrentUser, ProjectionsDep, require_read
+from ruswf.api.deps import ApiState, App, CurrentUser, get_state, require_read
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import Problem
 from ruswf.app.authorization import PEOPLE_ERASERS, PEOPLE_REGISTRARS, Role
@@ -44,8 +44,8 @@ def get_people(request: Request, app: App) -> People:
     return people
 
 
-def get_ledger(projections: ProjectionsDep) -> Ledger:
-    ledger: Ledger = projections.ledger
+def get_ledger(state: Annotated[ApiState, Depends(get_state)]) -> Ledger:
+    ledger: Ledger = state.projections.ledger
     return ledger
 
 

@@ -32,8 +32,8 @@ def _page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> d
 @router.get("/meetings", response_model=Page[dict[str, Any]], responses=ERRORS, tags=["meetings"])
 def meetings(
     app: App,
-    projections: ProjectionsDep,
     _caller: Annotated[ActorRef, Depends(require_read("meetings"))],
+    projections: ProjectionsDep,
     council: Annotated[str | None, Query(max_length=100)] = None,
     year: Year = None,
     limit: Limit = 100,
@@ -51,8 +51,8 @@ def meetings(
 def annual_cycle(
     request: Request,
     app: App,
-    projections: ProjectionsDep,
     _caller: Reports,
+    projections: ProjectionsDep,
     year: Year = None,
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
 ) -> Any:
@@ -72,8 +72,8 @@ def annual_cycle(
 @router.get("/reports/obligations", response_model=Page[dict[str, Any]], responses=ERRORS)
 def obligations(
     app: App,
-    projections: ProjectionsDep,
     _caller: Reports,
+    projections: ProjectionsDep,
     actor: Annotated[str | None, Query(max_length=100)] = None,
     period: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[Literal["due", "submitted", "overdue"] | None, Query()] = None,
@@ -86,7 +86,7 @@ def obligations(
 
 
 @router.get("/reports/har-och-nu", responses=ERRORS)
-def har_och_nu(app: App, projections: ProjectionsDep, _caller: Reports) -> dict[str, Any]:
+def har_och_nu(app: App, _caller: Reports, projections: ProjectionsDep) -> dict[str, Any]:
     """The "Här och nu" status report: in flight per goal area, at risk, and what was
     decided since the last one."""
     result: dict[str, Any] = projections.har_och_nu(today=app.today())
@@ -95,8 +95,8 @@ def har_och_nu(app: App, projections: ProjectionsDep, _caller: Reports) -> dict[
 
 @router.get("/reports/lessons", response_model=Page[dict[str, Any]], responses=ERRORS)
 def lessons(
-    projections: ProjectionsDep,
     _caller: Reports,
+    projections: ProjectionsDep,
     q: Annotated[str | None, Query(max_length=200, description="Words to search for.")] = None,
     goal_area: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 50,
@@ -109,8 +109,8 @@ def lessons(
 
 @router.get("/audit/events", response_model=Page[dict[str, Any]], responses=ERRORS, tags=["audit"])
 def audit_events(
-    projections: ProjectionsDep,
     _caller: Annotated[ActorRef, Depends(require_read("audit"))],
+    projections: ProjectionsDep,
     initiative_id: Annotated[str | None, Query(max_length=100)] = None,
     user: Annotated[str | None, Query(max_length=100)] = None,
     organisation: Annotated[str | None, Query(max_length=100)] = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -204,6 +205,16 @@ class Initiative(Aggregate):
             actor=actor.as_dict(),
             effective_date=day.isoformat(),
         )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Initiative:
+        """The repository copies a cached aggregate before each command. The timeline (one
+        ISO string per version) grows with the history and its strings are immutable, so
+        a shallow copy of that list is enough; everything else is copied deeply."""
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = list(value) if name == "timeline" else deepcopy(value, memo)
+        return clone
 
     # -- queries ----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from projections.base import (
     PROGRESS_STATUSES,
     InitiativeEvent,
     ReadModel,
+    copy_revision,
     day,
     obligation_status,
 )
@@ -146,16 +147,13 @@ class AnnualCycle(ReadModel):
                 )
                 self._fact(session, iid, position, "proposed", proposed_on)
             case Initiative.Revised():
-                changed = {
-                    k: v for k, v in event.changes.items() if k in ("goal_area", "lead_actor")
-                }
-                if changed:
-                    assignments = ", ".join(f"{column} = :{column}" for column in changed)
-                    session.execute(
-                        f"UPDATE {{proj_cycle_initiatives}} SET {assignments}"
-                        " WHERE initiative_id = :id",
-                        {**changed, "id": iid},
-                    )
+                copy_revision(
+                    session,
+                    "proj_cycle_initiatives",
+                    iid,
+                    event.changes,
+                    ("goal_area", "lead_actor"),
+                )
             case Initiative.Approved():
                 meeting = day(event.meeting_date)
                 self._fact(

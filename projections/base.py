@@ -88,6 +88,27 @@ class ReadModel(Projection[View], ABC):
 # -- the reporting calendar ------------------------------------------------------------
 
 
+CONTENT_COLUMNS = ("title", "goal_area", "lead_actor")
+
+
+def copy_revision(
+    session: Session,
+    table: str,
+    initiative_id: str,
+    changes: dict[str, Any],
+    columns: Sequence[str] = CONTENT_COLUMNS,
+) -> None:
+    """Copy a revision's changes to `columns` into `table`'s row of the initiative (the
+    read models keep the content they report by denormalised)."""
+    changed = {k: v for k, v in changes.items() if k in columns}
+    if changed:
+        assignments = ", ".join(f"{column} = :{column}" for column in changed)
+        session.execute(
+            f"UPDATE {{{table}}} SET {assignments} WHERE initiative_id = :id",
+            {**changed, "id": initiative_id},
+        )
+
+
 def day(value: str) -> date:
     """A business date carried by an event."""
     return date.fromisoformat(value)

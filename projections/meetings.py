@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from projections.base import InitiativeEvent, ReadModel, day
+from projections.base import InitiativeEvent, ReadModel, copy_revision, day
 from projections.store import Session
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
@@ -102,18 +102,7 @@ class Meetings(ReadModel):
                     },
                 )
             case Initiative.Revised():
-                changed = {
-                    k: v
-                    for k, v in event.changes.items()
-                    if k in ("title", "goal_area", "lead_actor")
-                }
-                if changed:
-                    assignments = ", ".join(f"{column} = :{column}" for column in changed)
-                    session.execute(
-                        f"UPDATE {{proj_meeting_initiatives}} SET {assignments}"
-                        " WHERE initiative_id = :id",
-                        {**changed, "id": iid},
-                    )
+                copy_revision(session, "proj_meeting_initiatives", iid, event.changes)
             case Initiative.Scheduled():
                 self._put_on_agenda(
                     session, iid, event.council, day(event.meeting_date), event, position

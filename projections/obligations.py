@@ -19,6 +19,7 @@ from projections.base import (
     OBLIGATION_STATUSES,
     InitiativeEvent,
     ReadModel,
+    copy_revision,
     day,
     obligation_status,
     owed_periods,
@@ -154,18 +155,7 @@ class Obligations(ReadModel):
                     },
                 )
             case Initiative.Revised():
-                changed = {
-                    k: v
-                    for k, v in event.changes.items()
-                    if k in ("title", "goal_area", "lead_actor")
-                }
-                if changed:
-                    assignments = ", ".join(f"{column} = :{column}" for column in changed)
-                    session.execute(
-                        f"UPDATE {{proj_obligation_initiatives}} SET {assignments}"
-                        " WHERE initiative_id = :id",
-                        {**changed, "id": iid},
-                    )
+                copy_revision(session, "proj_obligation_initiatives", iid, event.changes)
             case Initiative.Approved():
                 session.execute(
                     "UPDATE {proj_obligation_initiatives} SET approval_period = :period,"

@@ -577,7 +577,7 @@ def bench_report(report: Report, size: Size, big_url: str, big_events: int) -> N
 
 def bench_lag(report: Report, size: Size) -> None:
     """Worker mode: p99 from commit to visible in the board, under 200 commands/s."""
-    from projections import Projections, run_worker
+    from projections import Projections
 
     with scratch_store("postgres") as url:
         app = open_app(url)
@@ -646,7 +646,6 @@ def bench_lag(report: Report, size: Size) -> None:
             },
         )
     )
-    _ = run_worker
 
 
 def _worker_process(url: str) -> None:

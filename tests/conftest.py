@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import psycopg
@@ -94,17 +96,21 @@ def secretary() -> ActorRef:
     return ActorRef("sec-1", "region_vasternorrland", "secretary")
 
 
+# A valid initiative led by Sundsvall (the coordinator fixture's organisation).
+CONTENT: dict[str, Any] = {
+    "title": "Branschanalys – besöksnäringen",
+    "summary": "Analys av besöksnäringens utveckling.",
+    "goal_area": "grow",
+    "lead_actor": "sundsvall",
+    "priorities": ["growing_sustainable_companies"],
+    "partner_actors": ["region_vasternorrland"],
+    "principles": ["try_and_learn"],
+    "arena": 3,
+    "indicators": [{"name": "Nya företag", "unit": "antal", "baseline": 0, "target": 20}],
+}
+
+
 @pytest.fixture
-def content() -> dict[str, object]:
-    """A valid initiative led by Sundsvall (the coordinator fixture's organisation)."""
-    return {
-        "title": "Branschanalys – besöksnäringen",
-        "summary": "Analys av besöksnäringens utveckling.",
-        "goal_area": "grow",
-        "lead_actor": "sundsvall",
-        "priorities": ["growing_sustainable_companies"],
-        "partner_actors": ["region_vasternorrland"],
-        "principles": ["try_and_learn"],
-        "arena": 3,
-        "indicators": [{"name": "Nya företag", "unit": "antal", "baseline": 0, "target": 20}],
-    }
+def content() -> dict[str, Any]:
+    """A fresh copy of CONTENT for each test."""
+    return deepcopy(CONTENT)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from ruswf.app.service import RusApp
-from tests.api.conftest import FIRST_MEETING, LATER_MEETING, USERS, actor
+from tests.api.conftest import FIRST_MEETING, LATER_MEETING, actor
 
 RUSWF = str(Path(sys.executable).with_name("ruswf"))
 
@@ -101,4 +101,3 @@ def test_concurrent_conflicting_decisions_exactly_one_succeeds(
     assert statuses.count(200) == 1, statuses
     assert all(status in (409, 412) for status in statuses if status != 200), statuses
     assert app.get_initiative(initiative).version == 5
-    assert USERS["secretary"][1] == "secretary"

@@ -17,6 +17,7 @@ from typing import Any
 from ruswf.domain.initiative import ActorRef, Initiative
 from ruswf.domain.lifecycle import TRANSITIONS, Action, State, actions_from
 from ruswf.domain.strategy import Strategy
+from tests.conftest import CONTENT
 
 COORDINATOR = ActorRef("coord-1", "sundsvall", "coordinator")
 PREPARER = ActorRef("prep-1", "region_vasternorrland", "preparer")
@@ -25,17 +26,6 @@ DAY = date(2026, 5, 4)
 # The third Thursday of May 2026: an RSR meeting in reporting period 2026-T2.
 MEETING = date(2026, 5, 21)
 
-CONTENT: dict[str, Any] = {
-    "title": "Branschanalys – besöksnäringen",
-    "summary": "Analys av besöksnäringens utveckling.",
-    "goal_area": "grow",
-    "lead_actor": "sundsvall",
-    "priorities": ["growing_sustainable_companies"],
-    "partner_actors": ["region_vasternorrland"],
-    "principles": ["try_and_learn"],
-    "arena": 3,
-    "indicators": [{"name": "Nya företag", "unit": "antal", "baseline": 0, "target": 20}],
-}
 
 # The action whose event makes each guard's fact true.
 GUARD_ESTABLISHED_BY: dict[str, Action] = {"has_preparation": Action.RECORD_PREPARATION}

@@ -15,15 +15,17 @@ after a gap is only applied once it is `gap_grace` seconds old; older gaps are g
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from projections.annual_cycle import AnnualCycle
 from projections.audit_trail import AuditTrail
@@ -52,6 +54,10 @@ NAMES = tuple(model.name for model in READ_MODELS)
 
 POLL_INTERVAL = 0.05  # seconds between polls: keeps commit-to-view lag low (bench `lag`)
 BATCH_SIZE = 500
+REBUILD_BATCH_SIZE = 5000
+SCRATCH_THRESHOLD = 10_000
+"""A projection starting from nothing with at least this many events to apply is built in
+a scratch database first (PostgreSQL only; see `Projections.rebuild`)."""
 GAP_GRACE_SECONDS = 6.0
 """Longer than an insert can wait for the events table's locks (`RUSWF_LOCK_TIMEOUT`, 5 s)."""
 MAX_BACKOFF_SECONDS = 30.0
@@ -83,6 +89,7 @@ class Projections(Queries):
         *,
         batch_size: int = BATCH_SIZE,
         gap_grace: float = GAP_GRACE_SECONDS,
+        scratch_threshold: int = SCRATCH_THRESHOLD,
     ) -> None:
         """Open the views on `app`'s store, creating (or, on a new schema version,
         recreating) their tables."""
@@ -90,6 +97,7 @@ class Projections(Queries):
         self.strategy = app.strategy
         self.batch_size = batch_size
         self.gap_grace = gap_grace
+        self.scratch_threshold = scratch_threshold
         self.models: dict[str, ReadModel] = {}
         for model_class in READ_MODELS:
             view = make_view(app, model_class.spec(app.strategy))
@@ -108,43 +116,37 @@ class Projections(Queries):
 
     def catch_up(self, names: Iterable[str] | None = None, progress: Progress | None = None) -> int:
         """Apply every new event to the projections (all, or `names`); returns how many
-        notifications of the log were applied."""
+        notifications of the log were applied.
+
+        On PostgreSQL, projections that start from nothing (a new store's first start
+        with history, or a new schema version) while `scratch_threshold` or more events
+        wait are built in a scratch database first (see `rebuild`)."""
         chosen = self._chosen(names)
-        applied: set[int] = set()
         with self._lock:
-            while True:
-                head = self.head()
-                positions = self._positions()
-                behind = {name: positions.get(name, 0) for name in chosen}
-                behind = {name: p for name, p in behind.items() if p < head}
-                if not behind:
-                    break
-                batch = self._read(min(behind.values()))
-                if not batch:
-                    break  # only a fresh gap ahead: look again at the next poll
-                for name, position in behind.items():
-                    part = [item for item in batch if item[1].notification_id > position]
-                    if not part:
-                        continue
-                    try:
-                        positions[name] = self.models[name].process_batch(part, position)
-                    except PositionMovedError as moved:
-                        # Another runner got there first (or a rebuild reset it).
-                        log.debug("projection_position_moved", projection=name, found=moved.found)
-                        continue
-                    applied.update(tracking.notification_id for _, tracking in part)
-                if progress is not None:
-                    progress(min(positions.get(name, 0) for name in chosen), head)
-        return len(applied)
+            head = self.head()
+            positions = self._positions()
+            fresh = [name for name in chosen if positions.get(name, 0) == 0]
+            applied = 0
+            if fresh and self._builds_in_scratch and head >= self.scratch_threshold:
+                applied = self._build_in_scratch(fresh, progress)
+            return applied + self._follow(chosen, progress, self.batch_size)
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> None:
-        """Empty one projection (or all) and apply the whole log again."""
+        """Build one projection (or all) again from the whole log.
+
+        On PostgreSQL the projections are built in a scratch SQLite file (statements in
+        the process instead of round trips to the server) and swapped in, one
+        transaction per projection: readers see the old tables until then. On SQLite
+        they are emptied and built in place, in large batches."""
         names = self._chosen(None if name is None else [name])
         with self._lock:
-            for chosen in names:
-                self.models[chosen].view.reset()
             log.info("projections_rebuilding", projections=list(names), head=self.head())
-            self.catch_up(names, progress)
+            if self._builds_in_scratch:
+                self._build_in_scratch(names, progress)
+            else:
+                for chosen in names:
+                    self.models[chosen].view.reset()
+            self._follow(names, progress, REBUILD_BATCH_SIZE)
 
     def status(self) -> list[dict[str, Any]]:
         """Per projection: name, schema version, position, head of the log and lag (the
@@ -173,6 +175,75 @@ class Projections(Queries):
 
     # -- internals -------------------------------------------------------------------------
 
+    @property
+    def _builds_in_scratch(self) -> bool:
+        return isinstance(self.app.recorder, PostgresApplicationRecorder)
+
+    def _follow(self, chosen: Sequence[str], progress: Progress | None, batch_size: int) -> int:
+        """Apply the log to `chosen` from each one's position, batch by batch, each
+        projection's part of a batch in its own transaction."""
+        applied = 0
+        while True:
+            head = self.head()
+            positions = self._positions()
+            behind = {name: positions.get(name, 0) for name in chosen}
+            behind = {name: p for name, p in behind.items() if p < head}
+            if not behind:
+                break
+            batch = self._read(min(behind.values()), batch_size)
+            if not batch:
+                break  # only a fresh gap ahead: look again at the next poll
+            applied_here: set[int] = set()
+            for name, position in behind.items():
+                part = [item for item in batch if item[1].notification_id > position]
+                if not part:
+                    continue
+                try:
+                    positions[name] = self.models[name].process_batch(part, position)
+                except PositionMovedError as moved:
+                    # Another runner got there first (or a rebuild reset it).
+                    log.debug("projection_position_moved", projection=name, found=moved.found)
+                    continue
+                applied_here.update(tracking.notification_id for _, tracking in part)
+            applied += len(applied_here)
+            if progress is not None:
+                progress(min(positions.get(name, 0) for name in chosen), head)
+        return applied
+
+    def _build_in_scratch(self, names: Sequence[str], progress: Progress | None) -> int:
+        """Build `names` from the whole log in a scratch SQLite database, then replace
+        their tables with the result; returns how many notifications were applied.
+
+        The scratch file lives in the temporary directory (`TMPDIR`) and is removed
+        afterwards; the log is read in batches, so memory does not grow with it."""
+        with tempfile.TemporaryDirectory(prefix="ruswf-rebuild-") as directory:
+            datastore = SQLiteDatastore(str(Path(directory) / "projections.db"))
+            try:
+                scratch: dict[str, ReadModel] = {}
+                for name in names:
+                    model = self.models[name]
+                    view = SQLiteView(datastore, model.view.spec, self.app.name)
+                    view.create_table()
+                    scratch[name] = type(model)(view, self.strategy)
+                head = self.head()
+                position = applied = 0
+                while batch := self._read(position, REBUILD_BATCH_SIZE):
+                    for model in scratch.values():
+                        model.process_batch(batch, position)
+                    position = batch[-1][1].notification_id
+                    applied += len(batch)
+                    if progress is not None:
+                        progress(position, head)
+                for name, model in scratch.items():
+                    target = self.models[name].view
+                    assert isinstance(target, PostgresView)
+                    assert isinstance(model.view, SQLiteView)
+                    target.replace_from(model.view, position)
+            finally:
+                datastore.close()
+        log.info("projections_built_in_scratch", projections=list(names), position=position)
+        return applied
+
     def _chosen(self, names: Iterable[str] | None) -> tuple[str, ...]:
         if self._closed:
             msg = "the projections are closed"
@@ -189,9 +260,9 @@ class Projections(Queries):
     def _positions(self) -> dict[str, int]:
         return next(iter(self.models.values())).view.positions()
 
-    def _read(self, position: int) -> list[tuple[Any, Tracking]]:
-        """Up to `batch_size` events after `position`, decoded, stopping at a fresh gap."""
-        notifications = self.app.recorder.select_notifications(position + 1, self.batch_size)
+    def _read(self, position: int, limit: int) -> list[tuple[Any, Tracking]]:
+        """Up to `limit` events after `position`, decoded, stopping at a fresh gap."""
+        notifications = self.app.recorder.select_notifications(position + 1, limit)
         now = datetime.now(UTC)
         batch: list[tuple[Any, Tracking]] = []
         previous = position

@@ -19,7 +19,7 @@ import json
 import re
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -323,7 +323,12 @@ class SQLiteSession(Session):
         return [self._view.normalise(dict(row)) for row in self._cursor.fetchall()]
 
 
+_PLAIN = (str, int, float, type(None))
+
+
 def _sqlite_value(value: Any) -> Any:
+    if type(value) in _PLAIN:  # the common case, first (bool is not `int` here)
+        return value
     if isinstance(value, Json):
         return json.dumps(value.value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, datetime):
@@ -388,6 +393,21 @@ class SQLiteView(View, SQLiteTrackingRecorder):
     def _lock_position(self) -> str:
         return "SELECT notification_id FROM {proj_tracking} WHERE projection = :projection"
 
+    @contextmanager
+    def dump(self, table: str) -> Iterator[tuple[list[str], Iterator[tuple[Any, ...]]]]:
+        """`table`'s column names and its rows as stored, streamed (for copying a rebuild
+        made in a scratch database; see `PostgresView.replace_from`)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            raw = cursor.sqlite_cursor
+            raw.execute(self.render(f"SELECT * FROM {{{table}}}"))
+            columns = [column[0] for column in raw.description]
+
+            def rows() -> Iterator[tuple[Any, ...]]:
+                while chunk := raw.fetchmany(5000):
+                    yield from (tuple(row) for row in chunk)
+
+            yield columns, rows()
+
     def _lock_schema(self, session: Session) -> None:
         """BEGIN IMMEDIATE already holds the database's write lock."""
 
@@ -412,6 +432,18 @@ class PostgresSession(Session):
     def fetchall(self, template: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         self._cursor.execute(self._postgres_view.render(template), _postgres_params(params))
         return [self._view.normalise(row) for row in self._cursor.fetchall()]
+
+    def copy_in(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Append `rows` to `table` with COPY (text values are parsed by the column types,
+        so SQLite's ISO dates, JSON text and 0/1 booleans load as they are)."""
+        self._postgres_view.table_fields(f"{{{table}}}")
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(self._postgres_view.datastore.schema, table),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+        )
+        with self._cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _postgres_value(value: Any) -> Any:
@@ -479,3 +511,17 @@ class PostgresView(View, PostgresTrackingRecorder):
 
     def _lock_schema(self, session: Session) -> None:
         session.execute("SELECT pg_advisory_xact_lock(:key)", {"key": self._schema_lock_key})
+
+    def replace_from(self, source: SQLiteView, position: int) -> None:
+        """Replace the event-derived tables with `source`'s (the same projection built in
+        a scratch database) and move the position to `position`, in one transaction:
+        readers see the old rows until it commits, and a runner that applied events
+        meanwhile finds its position moved and re-reads it."""
+        with self.write() as session:
+            assert isinstance(session, PostgresSession)
+            session.scalar(self._lock_position(), {"projection": self.spec.name})
+            for table in self.spec.tables:
+                session.execute(f"DELETE FROM {{{table}}}")
+                with source.dump(table) as (columns, rows):
+                    session.copy_in(table, columns, rows)
+            self._move(session, position)

@@ -9,9 +9,11 @@ from uuid import uuid4
 import psycopg
 import pytest
 from psycopg import sql
+from structlog.testing import capture_logs
 
 from projections import Projections, run_worker
 from projections.board import Board
+from ruswf.app.demo import run_demo
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.domain.errors import ValidationError
@@ -19,7 +21,7 @@ from ruswf.domain.initiative import ActorRef
 from ruswf.domain.strategy import Strategy
 from tests.conftest import PG_URL, postgres_schema_url
 
-from .conftest import Wait, dump, schema_of
+from .conftest import Wait, dump, schema_of, store_kind
 
 
 def test_status_shows_position_head_and_lag(
@@ -76,6 +78,50 @@ def test_a_new_schema_version_recreates_and_rebuilds_the_tables(
     assert upgraded.board() == ([], 0)
     upgraded.catch_up()
     assert upgraded.board() == before
+
+
+def test_projections_starting_from_nothing_on_a_long_log_build_to_the_same_tables(
+    app: RusApp, database_url: str
+) -> None:
+    """Past `scratch_threshold` events, projections at position 0 are built in a scratch
+    database (PostgreSQL) and swapped in: the tables equal the batch-by-batch build."""
+    run_demo(app, year=2025)
+    by_batches = Projections(app, batch_size=7, scratch_threshold=10**9)
+    by_batches.catch_up()
+    expected = dump(by_batches)
+    for model in by_batches.models.values():
+        model.view.reset()
+    with capture_logs() as logs:
+        built = Projections(app, scratch_threshold=10).catch_up()
+    assert built == by_batches.head()
+    assert dump(by_batches) == expected
+    in_scratch = [entry for entry in logs if entry["event"] == "projections_built_in_scratch"]
+    if store_kind(database_url) == "postgres":
+        assert in_scratch[0]["projections"] == list(by_batches.names)
+    else:
+        assert in_scratch == []  # SQLite applies in place: its statements are in-process
+
+
+def test_readers_keep_the_old_tables_while_a_postgres_rebuild_builds_the_new(
+    app: RusApp, database_url: str, coordinator: ActorRef, content: dict[str, object]
+) -> None:
+    """On PostgreSQL a rebuild swaps the new tables in at the end, in one transaction per
+    projection; on SQLite the tables are emptied first and fill batch by batch."""
+    app.propose(coordinator, content)
+    projections = Projections(app)
+    projections.catch_up()
+    with projections.models["board"].view.write() as session:
+        session.execute("UPDATE {proj_board} SET title = 'stale'")
+    titles_during: list[str] = []
+    projections.rebuild(
+        "board",
+        progress=lambda done, head: titles_during.append(projections.board()[0][0]["title"]),
+    )
+    assert projections.board()[0][0]["title"] == content["title"]
+    if store_kind(database_url) == "postgres":
+        assert titles_during[0] == "stale"  # built in scratch, not yet swapped in
+    else:
+        assert titles_during[0] == content["title"]  # built in place, batch by batch
 
 
 def test_events_of_other_aggregates_only_advance_the_position(

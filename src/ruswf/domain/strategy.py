@@ -158,6 +158,13 @@ class Strategy:
     cycle_events: tuple[CycleEvent, ...]
     periods: tuple[PeriodRule, ...]
     report_due_days: int
+    _periods: dict[tuple[int, str], ReportingPeriod] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _periods_by_id: dict[str, ReportingPeriod] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Reporting periods already built (the projections look some up for most events)."""
 
     # -- look-ups -------------------------------------------------------------
 
@@ -205,18 +212,25 @@ class Strategy:
         return [self._period(year, rule) for rule in self.periods]
 
     def _period(self, year: int, rule: PeriodRule) -> ReportingPeriod:
-        start = date(year, rule.first_month, 1)
-        end = date(year, rule.last_month, calendar.monthrange(year, rule.last_month)[1])
-        return ReportingPeriod(
-            start=start,
-            end=end,
-            id=f"{year}-{rule.id}",
-            name=rule.name,
-            due=end + timedelta(days=self.report_due_days),
-        )
+        found = self._periods.get((year, rule.id))
+        if found is None:
+            start = date(year, rule.first_month, 1)
+            end = date(year, rule.last_month, calendar.monthrange(year, rule.last_month)[1])
+            found = ReportingPeriod(
+                start=start,
+                end=end,
+                id=f"{year}-{rule.id}",
+                name=rule.name,
+                due=end + timedelta(days=self.report_due_days),
+            )
+            self._periods[(year, rule.id)] = found
+        return found
 
     def period(self, period_id: str) -> ReportingPeriod:
         """The reporting period named `period_id` (e.g. `2026-T1`), or raise."""
+        known_period = self._periods_by_id.get(period_id) if isinstance(period_id, str) else None
+        if known_period is not None:
+            return known_period
         match = PERIOD_PATTERN.match(period_id) if isinstance(period_id, str) else None
         rule = match and next((r for r in self.periods if r.id == match.group(2)), None)
         if not match or rule is None:
@@ -227,7 +241,9 @@ class Strategy:
             raise ValidationError(
                 "period", f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
             )
-        return self._period(year, rule)
+        found = self._period(year, rule)
+        self._periods_by_id[period_id] = found
+        return found
 
     def period_of(self, day: date) -> ReportingPeriod:
         """The reporting period containing `day`."""

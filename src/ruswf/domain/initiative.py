@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -207,13 +206,17 @@ class Initiative(Aggregate):
         )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Initiative:
-        """The repository copies a cached aggregate before each command. The timeline (one
-        ISO string per version) grows with the history and its strings are immutable, so
-        a shallow copy of that list is enough; everything else is copied deeply."""
+        """The repository copies a cached aggregate before each command, so that a
+        command that fails leaves the cache as it was. Events change an initiative only
+        by assigning new values (every dict is replaced whole, never changed in place)
+        and by appending to its lists; so the copy needs lists of its own and can share
+        every other value (tests/domain/test_copy.py takes every action on a copy)."""
         clone = object.__new__(type(self))
         memo[id(self)] = clone
-        for name, value in self.__dict__.items():
-            clone.__dict__[name] = list(value) if name == "timeline" else deepcopy(value, memo)
+        clone.__dict__.update(
+            (name, list(value) if isinstance(value, list) else value)
+            for name, value in self.__dict__.items()
+        )
         return clone
 
     # -- queries ----------------------------------------------------------------

@@ -32,7 +32,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from bench import datagen
+from bench import datagen, loadgen
 from bench.harness import Report, Result, at_least, at_most, percentile, quiet_logs, scratch_store
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
@@ -288,49 +288,60 @@ async def _http_load(
 ) -> float:
     """Commands/s with `concurrency` requests in flight, each client on its own initiatives
     (so they never conflict with each other)."""
-    headers = {"Authorization": f"Bearer {token}"}
     per_client = count // concurrency
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
 
-        async def worker(mine: list[str]) -> None:
+    async def worker(mine: list[str]) -> None:
+        async with loadgen.Client(base, token) as client:
             for k in range(per_client):
-                response = await client.post(
+                status = await client.post(
                     f"/api/v1/initiatives/{mine[k % len(mine)]}/actions/revise",
-                    json={"summary": f"http {time.perf_counter_ns()}"},
+                    {"summary": f"http {time.perf_counter_ns()}"},
                 )
-                response.raise_for_status()
+                if status != 200:
+                    msg = f"revise answered {status}"
+                    raise RuntimeError(msg)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(initiatives[w::concurrency]) for w in range(concurrency)))
-        return per_client * concurrency / (time.perf_counter() - started)
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(initiatives[w::concurrency]) for w in range(concurrency)))
+    return per_client * concurrency / (time.perf_counter() - started)
 
 
 async def _fixed_load(
     base: str, token: str, initiatives: list[str], per_second: float, seconds: float
 ) -> list[float]:
-    """Open-loop load: a request every 1/per_second s, whatever the answers; latencies in ms."""
-    headers = {"Authorization": f"Bearer {token}"}
+    """Open-loop load: a request every 1/per_second s, whatever the answers; latencies in
+    ms. Each request takes an idle connection from a pool (opening one when none is)."""
     latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+    idle: list[loadgen.Client] = []
+    opened: list[loadgen.Client] = []
 
-        async def one(k: int) -> None:
-            started = time.perf_counter()
-            response = await client.post(
-                f"/api/v1/initiatives/{initiatives[k % len(initiatives)]}/actions/revise",
-                json={"summary": f"fixed {k}"},
-            )
-            if response.status_code != 409:  # two requests on one initiative can race
-                response.raise_for_status()
-            latencies.append((time.perf_counter() - started) * 1000)
+    async def one(k: int) -> None:
+        started = time.perf_counter()
+        if idle:
+            client = idle.pop()
+        else:
+            client = await loadgen.Client(base, token).connect()
+            opened.append(client)
+        status = await client.post(
+            f"/api/v1/initiatives/{initiatives[k % len(initiatives)]}/actions/revise",
+            {"summary": f"fixed {k}"},
+        )
+        idle.append(client)
+        if status not in (200, 409):  # two requests on one initiative can race
+            msg = f"revise answered {status}"
+            raise RuntimeError(msg)
+        latencies.append((time.perf_counter() - started) * 1000)
 
-        tasks = []
-        begin = time.perf_counter()
-        for k in range(int(per_second * seconds)):
-            delay = begin + k / per_second - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(k)))
-        await asyncio.gather(*tasks)
+    tasks = []
+    begin = time.perf_counter()
+    for k in range(int(per_second * seconds)):
+        delay = begin + k / per_second - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(k)))
+    await asyncio.gather(*tasks)
+    for client in opened:
+        await client.close()
     return latencies
 
 

@@ -44,7 +44,7 @@ def get_people(request: Request, app: App) -> People:
     return people
 
 
-def get_ledger(state: Annotated[ApiState, Depends(get_state)]) -> Ledger:
+async def get_ledger(state: Annotated[ApiState, Depends(get_state)]) -> Ledger:
     ledger: Ledger = state.projections.ledger
     return ledger
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -32,12 +32,17 @@ class ApiState:
     max_body_bytes: int
 
 
-def get_state(request: Request) -> ApiState:
+# Dependencies that only look things up are `async def`: FastAPI runs a plain `def`
+# dependency in its thread pool, a hand-off per dependency per request. The ones that
+# reach the store (`current_user`, `get_projections`) stay plain functions.
+
+
+async def get_state(request: Request) -> ApiState:
     state: ApiState = request.app.state.ruswf
     return state
 
 
-def get_app(state: Annotated[ApiState, Depends(get_state)]) -> RusApp:
+async def get_app(state: Annotated[ApiState, Depends(get_state)]) -> RusApp:
     return state.app
 
 
@@ -79,10 +84,10 @@ CurrentUser = Annotated[ActorRef, Depends(current_user)]
 ProjectionsDep = Annotated[Any, Depends(get_projections)]
 
 
-def require_read(resource: str) -> Callable[[ActorRef], ActorRef]:
+def require_read(resource: str) -> Callable[[ActorRef], Awaitable[ActorRef]]:
     """A dependency that lets through the roles that may read `resource`."""
 
-    def check(caller: CurrentUser) -> ActorRef:
+    async def check(caller: CurrentUser) -> ActorRef:
         if resource not in ROLE_READS[Role(caller.role)]:
             allowed = [r.value for r, reads in ROLE_READS.items() if resource in reads]
             raise ProblemError(

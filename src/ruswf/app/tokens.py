@@ -13,13 +13,13 @@ import hmac
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
@@ -28,6 +28,8 @@ from ruswf.app.authorization import Role
 from ruswf.app.settings import Settings
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import Strategy
+
+log = structlog.get_logger("ruswf.tokens")
 
 TOKEN_PATTERN = re.compile(r"^ruswf_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
 USER_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,100}$")
@@ -68,40 +70,46 @@ class TokenStore:
                 kwargs={"autocommit": True, "row_factory": dict_row},
                 open=True,
                 timeout=settings.postgres_connect_timeout,
-                # Check a pooled connection before use, so one the database dropped (a
-                # restart, pg_terminate_backend) is replaced instead of failing a request.
-                check=ConnectionPool.check_connection,
             )
         self._create_table()
 
     # -- storage ----------------------------------------------------------------
 
-    @contextmanager
     def _execute(
-        self, statement: str, params: tuple[Any, ...] = ()
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Run one statement (`{table}` is the tokens table) and yield its rows."""
+        self, statement: str, params: tuple[Any, ...] = (), *, idempotent: bool = False
+    ) -> list[dict[str, Any]]:
+        """Run one statement (`{table}` is the tokens table) and return its rows.
+
+        On PostgreSQL pooled connections are not pinged before use (that would double
+        the round trips of every authenticated request); a read (`idempotent`) that
+        finds its connection dropped (a restart, pg_terminate_backend) runs once more
+        on a fresh one, since the pool discards the broken one."""
         if self._pool is None:
             path = self.settings.sqlite_path()
             with closing(sqlite3.connect(path, timeout=self.settings.lock_timeout or 5)) as conn:
                 conn.row_factory = sqlite3.Row
                 with conn:
                     cursor = conn.execute(statement.format(table="ruswf_tokens"), params)
-                    yield [dict(row) for row in cursor.fetchall()]
-            return
+                    return [dict(row) for row in cursor.fetchall()]
         query = sql.SQL(statement.replace("?", "%s")).format(table=self._table)
-        with self._pool.connection() as pg_conn:
-            pg_cursor = pg_conn.execute(query, params)
-            yield pg_cursor.fetchall() if pg_cursor.description else []
+        for attempt in (1, 2):
+            try:
+                with self._pool.connection() as pg_conn:
+                    pg_cursor = pg_conn.execute(query, params)
+                    return pg_cursor.fetchall() if pg_cursor.description else []
+            except psycopg.OperationalError:
+                if not idempotent or attempt == 2:
+                    raise
+                log.info("token_store_reconnecting")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _create_table(self) -> None:
-        with self._execute(
+        self._execute(
             "CREATE TABLE IF NOT EXISTS {table} ("
             " id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, user_id TEXT NOT NULL,"
             " role TEXT NOT NULL, organisation TEXT NOT NULL, created_at TEXT NOT NULL,"
             " revoked_at TEXT)"
-        ):
-            pass
+        )
 
     # -- operations -------------------------------------------------------------
 
@@ -123,50 +131,42 @@ class TokenStore:
         token_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._execute(
+        self._execute(
             "INSERT INTO {table} (id, secret_hash, user_id, role, organisation, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (token_id, _hash(secret), user, role, actor.id, created),
-        ):
-            pass
+        )
         info = TokenInfo(token_id, user, role, actor.id, created, None)
         return info, f"ruswf_{token_id}_{secret}"
 
     def list(self) -> list[TokenInfo]:
-        with self._execute(
+        rows = self._execute(
             "SELECT id, user_id, role, organisation, created_at, revoked_at FROM {table}"
-            " ORDER BY created_at, id"
-        ) as rows:
-            return [
-                TokenInfo(
-                    r["id"],
-                    r["user_id"],
-                    r["role"],
-                    r["organisation"],
-                    r["created_at"],
-                    r["revoked_at"],
-                )
-                for r in rows
-            ]
+            " ORDER BY created_at, id",
+            idempotent=True,
+        )
+        columns = ("id", "user_id", "role", "organisation", "created_at", "revoked_at")
+        return [TokenInfo(*(r[c] for c in columns)) for r in rows]
 
     def revoke(self, token_id: str) -> bool:
         """Revoke a token by id; False if there is no such active token."""
-        with self._execute(
+        rows = self._execute(
             "UPDATE {table} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id",
             (datetime.now(UTC).isoformat(timespec="seconds"), token_id),
-        ) as rows:
-            return bool(rows)
+        )
+        return bool(rows)
 
     def authenticate(self, token: str) -> TokenInfo | None:
         """The token's holder, or None for a malformed, unknown or revoked token."""
         match = TOKEN_PATTERN.match(token or "")
         token_id, secret = match.groups() if match else ("", "")
-        with self._execute(
+        rows = self._execute(
             "SELECT id, secret_hash, user_id, role, organisation, created_at, revoked_at"
             " FROM {table} WHERE id = ?",
             (token_id,),
-        ) as rows:
-            row = rows[0] if rows else None
+            idempotent=True,
+        )
+        row = rows[0] if rows else None
         expected = row["secret_hash"] if row else _DUMMY_HASH
         matches = hmac.compare_digest(expected, _hash(secret))
         if row is None or not matches or not match or row["revoked_at"] is not None:

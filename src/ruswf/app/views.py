@@ -38,7 +38,10 @@ class InitiativeView:
     """The id of the contact person in the people registry (never a name)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a dict. The view owns its lists and dicts (the application
+        copies them out of the aggregate), so this copy is shallow: `asdict`'s deep copy
+        was a seventh of the server's time per command request."""
+        return dict(vars(self))
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,10 @@ class TokenStore:
         """Run one statement (`{table}` is the tokens table) and return its rows.
 
         On PostgreSQL pooled connections are not pinged before use (that would double
-        the round trips of every authenticated request); a read (`idempotent`) that
-        finds its connection dropped (a restart, pg_terminate_backend) runs once more
-        on a fresh one, since the pool discards the broken one."""
+        the round trips of every authenticated request). A read (`idempotent`) that
+        finds its connection dropped (a restart, pg_terminate_backend) has the pool
+        check its idle connections (replacing the dropped ones) and runs once more; a
+        write fails (it may have been applied) after the same check, so the next works."""
         if self._pool is None:
             path = self.settings.sqlite_path()
             with closing(sqlite3.connect(path, timeout=self.settings.lock_timeout or 5)) as conn:
@@ -98,9 +99,10 @@ class TokenStore:
                     pg_cursor = pg_conn.execute(query, params)
                     return pg_cursor.fetchall() if pg_cursor.description else []
             except psycopg.OperationalError:
+                log.info("token_store_reconnecting")
+                self._pool.check()
                 if not idempotent or attempt == 2:
                     raise
-                log.info("token_store_reconnecting")
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _create_table(self) -> None:

@@ -525,3 +525,14 @@ class PostgresView(View, PostgresTrackingRecorder):
                 with source.dump(table) as (columns, rows):
                     session.copy_in(table, columns, rows)
             self._move(session, position)
+        self.vacuum_analyze()
+
+    def vacuum_analyze(self) -> None:
+        """VACUUM (ANALYZE) the event-derived tables: after a bulk replace the planner's
+        statistics describe the old rows, and index-only scans need the visibility map
+        that VACUUM sets (the annual-cycle report took 325 ms instead of 145 ms on the
+        1.5 M-event data set until autovacuum got there)."""
+        schema = self.datastore.schema
+        with self.datastore.cursor() as cursor:
+            for table in self.spec.tables:
+                cursor.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table)))

@@ -14,6 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from projections.annual_cycle import ROW_KEYS
+from projections.runtime import READ_MODELS
 from ruswf.app.service import RusApp
 from ruswf.cli_projections import projections_cli, report_cli
 from ruswf.domain.initiative import ActorRef
@@ -46,8 +47,15 @@ def test_status_lists_every_projection_with_its_lag(run: CliRunner, proposed: st
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["projection", "version", "position", "head", "lag"]
     assert [line.split() for line in lines[1:]] == [
-        [name, "1", "0", "1", "1"]
-        for name in ("audit_trail", "board", "meetings", "annual_cycle", "obligations", "lessons")
+        [model.name, str(model.version), "0", "1", "1"] for model in READ_MODELS
+    ]
+    assert [model.name for model in READ_MODELS] == [
+        "audit_trail",
+        "board",
+        "meetings",
+        "annual_cycle",
+        "obligations",
+        "lessons",
     ]
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 import httpx
 import psycopg
@@ -87,19 +88,42 @@ def revise_round_robin(
     return work
 
 
-def command_rate(url: str, size: Size) -> float:
+Measure = Callable[[int], float]
+"""Runs `count` commands on a warmed-up set-up and returns the rate (per second)."""
+ROUNDS = 3
+
+
+def alternate(ours: Callable[[], float], baseline: Callable[[], float]) -> tuple[float, float]:
+    """The medians of `ROUNDS` measurements of each, taken in turn: the machine's slow
+    moments fall on both sides instead of on whichever ran during them."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(ROUNDS):
+        mine.append(ours())
+        theirs.append(baseline())
+    return statistics.median(mine), statistics.median(theirs)
+
+
+def timed(count: int, work: Callable[[int], None]) -> float:
+    started = time.perf_counter()
+    work(count)
+    return count / (time.perf_counter() - started)
+
+
+@contextmanager
+def in_process(url: str) -> Iterator[Measure]:
+    """ruswf's commands in this process: load the initiative, check, save one event."""
     app = open_app(url)
     try:
         initiatives = proposals(app, 20)
         revise_round_robin(app, initiatives, 40, "warm")()
-        started = time.perf_counter()
-        revise_round_robin(app, initiatives, size.commands)()
-        return size.commands / (time.perf_counter() - started)
+        yield lambda count: timed(count, lambda n: revise_round_robin(app, initiatives, n)())
     finally:
         app.close()
 
 
-def raw_command_rate(url: str, size: Size) -> float:
+@contextmanager
+def raw_postgres(url: str) -> Iterator[Measure]:
     """Raw psycopg: per command, in one transaction, SELECT the aggregate's new rows and
     INSERT one."""
     settings = settings_for(url)
@@ -117,10 +141,7 @@ def raw_command_rate(url: str, size: Size) -> float:
         b'{"changes":{"summary":"x"},"comment":"",'
         b'"actor":{"user":"u","organisation":"o","role":"r"}}'
     )
-    ids = [datagen.COORDINATOR.user + str(i) for i in range(20)]
-    from uuid import NAMESPACE_URL, uuid5
-
-    uuids = [uuid5(NAMESPACE_URL, i) for i in ids]
+    uuids = [uuid5(NAMESPACE_URL, f"{datagen.COORDINATOR.user}{i}") for i in range(20)]
     versions = dict.fromkeys(uuids, 0)
     select = sql.SQL(
         "SELECT originator_version, state FROM {}"
@@ -142,55 +163,61 @@ def raw_command_rate(url: str, size: Size) -> float:
                     )
 
         work(40)
-        started = time.perf_counter()
-        work(size.commands)
-        return size.commands / (time.perf_counter() - started)
+        yield lambda count: timed(count, work)
+
+
+@contextmanager
+def raw_sqlite(url: str) -> Iterator[Measure]:
+    """Raw sqlite3 in WAL mode (as the store): per command, in one transaction, SELECT the
+    aggregate's new rows and INSERT one."""
+    import sqlite3
+
+    path = settings_for(url).sqlite_path().with_name("raw.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT,"
+        " state BLOB, PRIMARY KEY (originator_id, originator_version))"
+    )
+    versions = [0] * 20
+
+    def work(count: int) -> None:
+        for k in range(count):
+            key = k % 20
+            conn.execute("BEGIN")
+            conn.execute(
+                "SELECT state FROM raw WHERE originator_id = ? AND originator_version > ?",
+                (str(key), versions[key]),
+            ).fetchall()
+            versions[key] += 1
+            conn.execute(
+                "INSERT INTO raw VALUES (?, ?, ?, ?)", (str(key), versions[key], "t", b"x" * 120)
+            )
+            conn.execute("COMMIT")
+
+    try:
+        work(40)
+        yield lambda count: timed(count, work)
+    finally:
+        conn.close()
 
 
 def bench_command(report: Report, size: Size) -> None:
-    with scratch_store("postgres") as url:
-        ours = command_rate(url, size)
-        raw = raw_command_rate(url, size)
-    report.add(at_least("command", ours, raw, 0.5, unit="commands/s, PostgreSQL, one client"))
+    with (
+        scratch_store("postgres") as url,
+        in_process(url) as ours,
+        raw_postgres(url) as raw,
+    ):
+        rate, baseline = alternate(lambda: ours(size.commands), lambda: raw(size.commands))
+    report.add(at_least("command", rate, baseline, 0.5, unit="commands/s, PostgreSQL, one client"))
 
 
 def bench_command_sqlite(report: Report, size: Size) -> None:
     """The embedded default: the same commands on a SQLite file vs raw sqlite3 SELECT + INSERT."""
-    import sqlite3
-
-    with scratch_store("sqlite") as url:
-        ours = command_rate(url, size)
-        path = settings_for(url).sqlite_path().with_name("raw.db")
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(
-            "CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT,"
-            " state BLOB, PRIMARY KEY (originator_id, originator_version))"
-        )
-        versions = [0] * 20
-
-        def work(count: int) -> None:
-            for k in range(count):
-                key = k % 20
-                conn.execute("BEGIN")
-                conn.execute(
-                    "SELECT state FROM raw WHERE originator_id = ? AND originator_version > ?",
-                    (str(key), versions[key]),
-                ).fetchall()
-                versions[key] += 1
-                conn.execute(
-                    "INSERT INTO raw VALUES (?, ?, ?, ?)",
-                    (str(key), versions[key], "t", b"x" * 120),
-                )
-                conn.execute("COMMIT")
-
-        work(40)
-        started = time.perf_counter()
-        work(size.commands)
-        raw = size.commands / (time.perf_counter() - started)
-        conn.close()
+    with scratch_store("sqlite") as url, in_process(url) as ours, raw_sqlite(url) as raw:
+        rate, baseline = alternate(lambda: ours(size.commands), lambda: raw(size.commands))
     report.add(
-        at_least("command_sqlite", ours, raw, 0.5, unit="commands/s, SQLite file, one client")
+        at_least("command_sqlite", rate, baseline, 0.5, unit="commands/s, SQLite file, one client")
     )
 
 
@@ -232,8 +259,10 @@ def concurrent_rate(url: str, clients: int, per_client: int) -> float:
 def bench_command_concurrent(report: Report, size: Size) -> None:
     per_client = max(10, size.commands // 8)
     with scratch_store("postgres") as url:
-        one = concurrent_rate(url, 1, per_client * 2)
-        eight = concurrent_rate(url, 8, per_client)
+        eight, one = alternate(
+            lambda: concurrent_rate(url, 8, per_client),
+            lambda: concurrent_rate(url, 1, per_client * 2),
+        )
     report.add(
         at_least(
             "command_concurrent", eight, one, 1.5, unit="commands/s, PostgreSQL, 8 processes vs 1"
@@ -346,8 +375,9 @@ async def _fixed_load(
 
 
 def bench_http_command(report: Report, size: Size) -> None:
-    with scratch_store("postgres") as url:
-        in_process = command_rate(url, size)
+    """The same commands through a real `ruswf serve` (8 requests in flight) vs in-process,
+    in turn; then the latency at a fixed offered load of 100 requests/s."""
+    with scratch_store("postgres") as url, in_process(url) as ours:
         app = open_app(url)
         initiatives = proposals(app, 100)
         tokens = TokenStore(app.settings, app.strategy)
@@ -358,13 +388,16 @@ def bench_http_command(report: Report, size: Size) -> None:
         # follower (one `ruswf projections run` worker does that work elsewhere).
         with serving(url, "--no-projections") as (base, _):
             asyncio.run(_http_load(base, token, initiatives, 40, 4))
-            over_http = asyncio.run(_http_load(base, token, initiatives, size.commands, 8))
+            over_http, in_process_rate = alternate(
+                lambda: asyncio.run(_http_load(base, token, initiatives, size.commands, 8)),
+                lambda: ours(size.commands),
+            )
             latencies = asyncio.run(_fixed_load(base, token, initiatives, 100, size.seconds))
     report.add(
         at_least(
             "http_command",
             over_http,
-            in_process,
+            in_process_rate,
             0.5,
             unit="commands/s over HTTP (8 in flight) vs in-process",
             notes={

@@ -2,8 +2,8 @@
 rebuilding, status, the embedded runner of `ruswf serve` and the worker of
 `ruswf projections run`.
 
-Pull, not push: both stores are followed by polling the notification log (every 0.2 s by
-default). SQLite has no subscription, and on PostgreSQL polling needs no LISTEN
+Pull, not push: both stores are followed by polling the notification log (every 0.05 s
+by default). SQLite has no subscription, and on PostgreSQL polling needs no LISTEN
 connection that can die unnoticed: a failed poll is logged, retried with back-off, and
 the connection pool reconnects. Each poll reads the log once for all projections and
 applies each projection's part of the batch in that projection's own transaction.
@@ -98,6 +98,7 @@ class Projections(Queries):
         self.batch_size = batch_size
         self.gap_grace = gap_grace
         self.scratch_threshold = scratch_threshold
+        self._settled: set[str] = set()  # projections known not to start from nothing
         self.models: dict[str, ReadModel] = {}
         for model_class in READ_MODELS:
             view = make_view(app, model_class.spec(app.strategy))
@@ -123,12 +124,16 @@ class Projections(Queries):
         wait are built in a scratch database first (see `rebuild`)."""
         chosen = self._chosen(names)
         with self._lock:
-            head = self.head()
-            positions = self._positions()
-            fresh = [name for name in chosen if positions.get(name, 0) == 0]
             applied = 0
-            if fresh and self._builds_in_scratch and head >= self.scratch_threshold:
-                applied = self._build_in_scratch(fresh, progress)
+            unsettled = [name for name in chosen if name not in self._settled]
+            if unsettled and self._builds_in_scratch:
+                # Only the first catch-up of each projection can start from nothing: a
+                # PostgreSQL rebuild never moves a position back to 0.
+                positions = self._positions()
+                fresh = [name for name in unsettled if positions.get(name, 0) == 0]
+                if fresh and self.head() >= self.scratch_threshold:
+                    applied = self._build_in_scratch(fresh, progress)
+                self._settled.update(unsettled)
             return applied + self._follow(chosen, progress, self.batch_size)
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> None:

@@ -52,7 +52,7 @@ class Size:
 
 SIZES = {
     "smoke": Size(commands=40, region=30, national=200, seconds=1.0, replay_events=120),
-    "quick": Size(commands=400, region=300, national=2_000, seconds=4.0, replay_events=1_000),
+    "quick": Size(commands=300, region=300, national=1_000, seconds=3.0, replay_events=1_000),
     "full": Size(
         commands=2_000, region=300, national=datagen.NATIONAL, seconds=15.0, replay_events=1_000
     ),

@@ -115,15 +115,29 @@ class Projections(Queries):
 
     # -- following the log ---------------------------------------------------------------
 
-    def catch_up(self, names: Iterable[str] | None = None, progress: Progress | None = None) -> int:
+    def catch_up(
+        self,
+        names: Iterable[str] | None = None,
+        progress: Progress | None = None,
+        *,
+        wait: float | None = None,
+    ) -> int:
         """Apply every new event to the projections (all, or `names`); returns how many
         notifications of the log were applied.
+
+        One catch-up runs at a time in a process. With `wait`, give up (returning 0)
+        when another one has not finished within `wait` seconds: the API's reads wait
+        for a normal poll (milliseconds) but not for a long catch-up (a first build of a
+        large store), and answer from the views as they are.
 
         On PostgreSQL, projections that start from nothing (a new store's first start
         with history, or a new schema version) while `scratch_threshold` or more events
         wait are built in a scratch database first (see `rebuild`)."""
         chosen = self._chosen(names)
-        with self._lock:
+        if not self._lock.acquire(timeout=-1 if wait is None else wait):
+            log.info("projections_catch_up_busy", waited=wait)
+            return 0
+        try:
             applied = 0
             unsettled = [name for name in chosen if name not in self._settled]
             if unsettled and self._builds_in_scratch:
@@ -135,6 +149,8 @@ class Projections(Queries):
                     applied = self._build_in_scratch(fresh, progress)
                 self._settled.update(unsettled)
             return applied + self._follow(chosen, progress, self.batch_size)
+        finally:
+            self._lock.release()
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> None:
         """Build one projection (or all) again from the whole log.

@@ -416,3 +416,38 @@ def test_embedded_projections_show_a_command_in_the_board_within_a_second(
     while board_state() != "council_preparation":
         assert time.monotonic() < deadline, "not visible in the board within 1 s"
         time.sleep(0.05)
+
+
+def test_a_read_waits_for_a_long_catch_up_only_briefly_and_answers_from_the_views(
+    settings: Any, auth: Auth, content: dict[str, Any]
+) -> None:
+    """A long catch-up in the process (a first build of a large store, which takes minutes)
+    does not hold up reads: they wait READ_CATCH_UP_WAIT seconds at most for it."""
+    import threading
+    import time
+
+    from ruswf.api.deps import READ_CATCH_UP_WAIT
+    from ruswf.api.main import create_app
+
+    with TestClient(create_app(settings, embedded_projections=False)) as quiet:
+        propose(quiet, auth, content)
+        projections = quiet.app.state.ruswf.projections  # type: ignore[attr-defined]
+        started, release = threading.Event(), threading.Event()
+
+        def hold(done: int, head: int) -> None:
+            started.set()
+            release.wait(30)
+
+        long_catch_up = threading.Thread(target=projections.catch_up, kwargs={"progress": hold})
+        long_catch_up.start()
+        try:
+            assert started.wait(10)
+            began = time.monotonic()
+            listed = quiet.get(BASE, headers=auth("coordinator"))
+            waited = time.monotonic() - began
+            assert listed.status_code == 200
+            assert READ_CATCH_UP_WAIT <= waited < READ_CATCH_UP_WAIT + 3
+            assert long_catch_up.is_alive()
+        finally:
+            release.set()
+            long_catch_up.join(30)

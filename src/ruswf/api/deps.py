@@ -18,6 +18,10 @@ from ruswf.domain.initiative import ActorRef
 
 log = structlog.get_logger("ruswf.api")
 
+READ_CATCH_UP_WAIT = 2.0
+"""Seconds a read waits for a catch-up already running in the process (a poll takes
+milliseconds; a first build of a large store minutes) before it answers from the views."""
+
 if TYPE_CHECKING:
     from projections import Projections
 
@@ -49,9 +53,10 @@ async def get_app(state: Annotated[ApiState, Depends(get_state)]) -> RusApp:
 def get_projections(state: Annotated[ApiState, Depends(get_state)]) -> Any:
     """The read models, caught up first so a caller reads its own writes. Catching up
     writes; when the store cannot be written (full disk, locked) reads still answer,
-    from views that may lag, instead of failing."""
+    from views that may lag, instead of failing. A catch-up already running in the
+    process is waited for `READ_CATCH_UP_WAIT` seconds at most."""
     try:
-        state.projections.catch_up()
+        state.projections.catch_up(wait=READ_CATCH_UP_WAIT)
     except Exception as error:
         if not is_store_error(error):
             raise

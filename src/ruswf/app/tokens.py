@@ -22,7 +22,7 @@ import psycopg
 import structlog
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ruswf.app.authorization import Role
 from ruswf.app.settings import Settings
@@ -98,6 +98,8 @@ class TokenStore:
                 with self._pool.connection() as pg_conn:
                     pg_cursor = pg_conn.execute(query, params)
                     return pg_cursor.fetchall() if pg_cursor.description else []
+            except PoolTimeout:
+                raise  # no connection to be had: the database is away, trying again waits
             except psycopg.OperationalError:
                 log.info("token_store_reconnecting")
                 self._pool.check()

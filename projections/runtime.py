@@ -15,15 +15,17 @@ after a gap is only applied once it is `gap_grace` seconds old; older gaps are g
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import PersistenceError, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
@@ -241,16 +243,18 @@ class Projections(Queries):
             datastore = SQLiteDatastore(str(Path(directory) / "projections.db"))
             try:
                 scratch: dict[str, ReadModel] = {}
-                for name in names:
-                    model = self.models[name]
-                    view = SQLiteView(datastore, model.view.spec, self.app.name)
-                    view.create_table()
-                    scratch[name] = type(model)(view, self.strategy)
+                with _scratch_errors(directory):
+                    for name in names:
+                        model = self.models[name]
+                        view = SQLiteView(datastore, model.view.spec, self.app.name)
+                        view.create_table()
+                        scratch[name] = type(model)(view, self.strategy)
                 head = self.head()
                 position = applied = 0
                 while batch := self._read(position, REBUILD_BATCH_SIZE):
-                    for model in scratch.values():
-                        model.process_batch(batch, position)
+                    with _scratch_errors(directory):
+                        for model in scratch.values():
+                            model.process_batch(batch, position)
                     position = batch[-1][1].notification_id
                     applied += len(batch)
                     if progress is not None:
@@ -297,6 +301,20 @@ class Projections(Queries):
             batch.append((event, Tracking(self.app.name, notification.id)))
             previous = notification.id
         return batch
+
+
+@contextmanager
+def _scratch_errors(directory: str) -> Iterator[None]:
+    """Errors of the scratch database as a `ProjectionError` that says where it was and
+    what it needs (the usual one: no room left in the temporary directory)."""
+    try:
+        yield
+    except (PersistenceError, sqlite3.Error) as error:
+        msg = (
+            f"the rebuild's scratch database in {directory} failed: {error}"
+            " (it needs about 1 GB per million events: point TMPDIR at a disk with room)"
+        )
+        raise ProjectionError(msg) from error
 
 
 def follow(

@@ -284,3 +284,53 @@ def test_each_driver_fault_maps_to_a_status_and_reason(
 def test_bugs_are_not_store_faults(error: Exception) -> None:
     """A constraint violation or bad SQL is a bug (500), not a reason to retry."""
     assert store_fault(error) is None
+
+
+@pytest.mark.postgres
+def test_a_rebuild_without_room_for_its_scratch_database_fails_in_one_line_and_keeps_the_views(
+    tmp_path: Path, strategy: Strategy
+) -> None:
+    """On PostgreSQL `ruswf projections rebuild` builds in a scratch file under TMPDIR.
+    With no room left there it fails with one line that says where and what it needs, and
+    the projections keep their tables and positions (the swap never happened)."""
+    from projections import Projections
+    from ruswf.app.demo import run_demo
+    from tests.conftest import postgres_schema_url
+    from tests.projections.conftest import dump
+
+    directory = tmp_path / "small"
+    with small_filesystem(directory) as mounted, postgres_schema_url() as url:
+        if not mounted:
+            pytest.skip("needs root to mount a small tmpfs for TMPDIR")
+        app = make_app(url, strategy)
+        run_demo(app, year=2025)
+        views = Projections(app)
+        views.catch_up()
+        before, positions = dump(views), views.status()
+        free = os.statvfs(directory).f_bavail * os.statvfs(directory).f_frsize
+        (directory / "filler").write_bytes(b"\0" * (free - 32 * 1024))
+        env = {
+            **os.environ,
+            "RUSWF_DATABASE_URL": url,
+            "RUSWF_LOG_FORMAT": "json",
+            "TMPDIR": str(directory),
+        }
+        done = subprocess.run(
+            [RUSWF, "projections", "rebuild"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 1
+        lines = [line for line in done.stderr.splitlines() if not line.startswith("{")]
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("ruswf: error: the rebuild's scratch database in ")
+        assert str(directory) in lines[0]
+        assert "TMPDIR" in lines[0]
+        assert dump(views) == before
+        assert views.status() == positions
+        assert [p.name for p in directory.iterdir()] == ["filler"]  # the scratch is gone
+        views.close()
+        app.close()

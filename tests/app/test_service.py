@@ -26,7 +26,7 @@ from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.views import InitiativeView
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.initiative import ActorRef, Initiative
 from ruswf.domain.strategy import Strategy
 
 from .conftest import BODIES, Drive
@@ -409,6 +409,14 @@ def test_initiative_with_more_than_100_events_is_loaded_from_a_snapshot(
     assert [s.originator_version for s in snapshots] == [50, 100]
     assert app.get_initiative(proposed, version=75).version == 75
     assert view.reported_periods == ["2026-T3"]
+    # Each snapshot (taken from the aggregate as saved) holds the state that replaying
+    # the events up to its version gives.
+    for snapshot in snapshots:
+        replayed: Initiative | None = None
+        for event in app.events.get(UUID(view.id), lte=snapshot.originator_version):
+            replayed = event.mutate(replayed)
+        assert replayed is not None
+        assert snapshot.mutate(None).__dict__ == replayed.__dict__
 
 
 # -- permissions -------------------------------------------------------------------

@@ -34,7 +34,16 @@ import psycopg
 from psycopg import sql
 
 from bench import datagen, loadgen
-from bench.harness import Report, Result, at_least, at_most, percentile, quiet_logs, scratch_store
+from bench.harness import (
+    Report,
+    Result,
+    at_least,
+    at_most,
+    percentile,
+    quiet_logs,
+    rate,
+    scratch_store,
+)
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
@@ -104,12 +113,6 @@ def alternate(ours: Callable[[], float], baseline: Callable[[], float]) -> tuple
     return statistics.median(mine), statistics.median(theirs)
 
 
-def timed(count: int, work: Callable[[int], None]) -> float:
-    started = time.perf_counter()
-    work(count)
-    return count / (time.perf_counter() - started)
-
-
 @contextmanager
 def in_process(url: str) -> Iterator[Measure]:
     """ruswf's commands in this process: load the initiative, check, save one event."""
@@ -117,7 +120,7 @@ def in_process(url: str) -> Iterator[Measure]:
     try:
         initiatives = proposals(app, 20)
         revise_round_robin(app, initiatives, 40, "warm")()
-        yield lambda count: timed(count, lambda n: revise_round_robin(app, initiatives, n)())
+        yield lambda count: rate(count, revise_round_robin(app, initiatives, count))
     finally:
         app.close()
 
@@ -163,7 +166,7 @@ def raw_postgres(url: str) -> Iterator[Measure]:
                     )
 
         work(40)
-        yield lambda count: timed(count, work)
+        yield lambda count: rate(count, lambda: work(count))
 
 
 @contextmanager
@@ -197,7 +200,7 @@ def raw_sqlite(url: str) -> Iterator[Measure]:
 
     try:
         work(40)
-        yield lambda count: timed(count, work)
+        yield lambda count: rate(count, lambda: work(count))
     finally:
         conn.close()
 
@@ -208,16 +211,20 @@ def bench_command(report: Report, size: Size) -> None:
         in_process(url) as ours,
         raw_postgres(url) as raw,
     ):
-        rate, baseline = alternate(lambda: ours(size.commands), lambda: raw(size.commands))
-    report.add(at_least("command", rate, baseline, 0.5, unit="commands/s, PostgreSQL, one client"))
+        measured, baseline = alternate(lambda: ours(size.commands), lambda: raw(size.commands))
+    report.add(
+        at_least("command", measured, baseline, 0.5, unit="commands/s, PostgreSQL, one client")
+    )
 
 
 def bench_command_sqlite(report: Report, size: Size) -> None:
     """The embedded default: the same commands on a SQLite file vs raw sqlite3 SELECT + INSERT."""
     with scratch_store("sqlite") as url, in_process(url) as ours, raw_sqlite(url) as raw:
-        rate, baseline = alternate(lambda: ours(size.commands), lambda: raw(size.commands))
+        measured, baseline = alternate(lambda: ours(size.commands), lambda: raw(size.commands))
     report.add(
-        at_least("command_sqlite", rate, baseline, 0.5, unit="commands/s, SQLite file, one client")
+        at_least(
+            "command_sqlite", measured, baseline, 0.5, unit="commands/s, SQLite file, one client"
+        )
     )
 
 

@@ -36,9 +36,9 @@ class ApiState:
     max_body_bytes: int
 
 
-# Dependencies that only look things up are `async def`: FastAPI runs a plain `def`
-# dependency in its thread pool, a hand-off per dependency per request. The ones that
-# reach the store (`current_user`, `get_projections`) stay plain functions.
+# Dependencies are `async def` where they can be: FastAPI runs a plain `def` dependency
+# in its thread pool, a hand-off per dependency per request. `current_user` checks the
+# token on an asyncio pool; `get_projections` (catching up) stays a plain function.
 
 
 async def get_state(request: Request) -> ApiState:
@@ -64,7 +64,7 @@ def get_projections(state: Annotated[ApiState, Depends(get_state)]) -> Any:
     return state.projections
 
 
-def current_user(
+async def current_user(
     request: Request,
     state: Annotated[ApiState, Depends(get_state)],
     authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
@@ -76,7 +76,7 @@ def current_user(
         raise ProblemError(
             401, "a bearer token is required (Authorization: Bearer <token>)", challenge
         )
-    info = state.tokens.authenticate(token.strip())
+    info = await state.tokens.authenticate_async(token.strip())
     if info is None:
         raise ProblemError(401, "the bearer token is invalid or revoked", challenge)
     request.scope["state"]["user"] = info.user

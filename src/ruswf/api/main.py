@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
         strategy = load_strategy(settings.strategy)
         app = RusApp(strategy, settings)
         tokens = TokenStore(settings, strategy)
+        await tokens.open_async()
         views = Projections(app)
         runner = EmbeddedRunner(views) if embedded_projections else None
         if runner is not None:
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
             if runner is not None:
                 runner.stop()
             views.close()
+            await tokens.close_async()
             tokens.close()
             app.close()
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio.to_thread
 import psycopg
 import structlog
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from ruswf.app.authorization import Role
 from ruswf.app.settings import Settings
@@ -52,6 +53,30 @@ def _hash(secret: str) -> str:
 # A fixed hash to compare against when the id is unknown, so that path costs the same.
 _DUMMY_HASH = _hash("ruswf-no-such-token")
 
+_SELECT_TOKEN = (
+    "SELECT id, secret_hash, user_id, role, organisation, created_at, revoked_at"
+    " FROM {table} WHERE id = ?"
+)
+
+
+def _parse(token: str) -> tuple[str, str, bool]:
+    """A token's id and secret ("" for a malformed one) and whether it is well formed."""
+    match = TOKEN_PATTERN.match(token or "")
+    token_id, secret = match.groups() if match else ("", "")
+    return token_id, secret, match is not None
+
+
+def _holder(row: dict[str, Any] | None, secret: str, well_formed: bool) -> TokenInfo | None:
+    """The holder of the token whose row is `row`, if `secret` is its secret. The secret's
+    hash is compared exactly once, in constant time, whatever the row (docs/reliability)."""
+    expected = row["secret_hash"] if row else _DUMMY_HASH
+    matches = hmac.compare_digest(expected, _hash(secret))
+    if row is None or not matches or not well_formed or row["revoked_at"] is not None:
+        return None
+    return TokenInfo(
+        row["id"], row["user_id"], row["role"], row["organisation"], row["created_at"], None
+    )
+
 
 class TokenStore:
     """Create, list, revoke and check bearer tokens on the configured store."""
@@ -60,6 +85,7 @@ class TokenStore:
         self.settings = settings
         self.strategy = strategy
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] | None = None
+        self._async_pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] | None = None
         if settings.backend == "postgres":
             schema = settings.postgres_params()["schema"] or "public"
             self._table = sql.Identifier(schema, "ruswf_tokens")
@@ -162,22 +188,52 @@ class TokenStore:
 
     def authenticate(self, token: str) -> TokenInfo | None:
         """The token's holder, or None for a malformed, unknown or revoked token."""
-        match = TOKEN_PATTERN.match(token or "")
-        token_id, secret = match.groups() if match else ("", "")
-        rows = self._execute(
-            "SELECT id, secret_hash, user_id, role, organisation, created_at, revoked_at"
-            " FROM {table} WHERE id = ?",
-            (token_id,),
-            idempotent=True,
-        )
-        row = rows[0] if rows else None
-        expected = row["secret_hash"] if row else _DUMMY_HASH
-        matches = hmac.compare_digest(expected, _hash(secret))
-        if row is None or not matches or not match or row["revoked_at"] is not None:
-            return None
-        return TokenInfo(
-            row["id"], row["user_id"], row["role"], row["organisation"], row["created_at"], None
-        )
+        token_id, secret, well_formed = _parse(token)
+        rows = self._execute(_SELECT_TOKEN, (token_id,), idempotent=True)
+        return _holder(rows[0] if rows else None, secret, well_formed)
+
+    async def authenticate_async(self, token: str) -> TokenInfo | None:
+        """`authenticate` for the API's event loop: on PostgreSQL the look-up is a query
+        on an asyncio connection pool, so a request needs no hand-off to a worker thread
+        for it (that hand-off cost a fifth of the server's throughput); SQLite's runs
+        in a worker thread. Call `open_async` in the loop first."""
+        if self._async_pool is None:
+            return await anyio.to_thread.run_sync(self.authenticate, token)
+        token_id, secret, well_formed = _parse(token)
+        query = sql.SQL(_SELECT_TOKEN.replace("?", "%s")).format(table=self._table)
+        for attempt in (1, 2):
+            try:
+                async with self._async_pool.connection() as pg_conn:
+                    cursor = await pg_conn.execute(query, (token_id,))
+                    row = await cursor.fetchone()
+                return _holder(row, secret, well_formed)
+            except PoolTimeout:
+                raise
+            except psycopg.OperationalError:  # as in `_execute`
+                log.info("token_store_reconnecting")
+                await self._async_pool.check()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def open_async(self) -> None:
+        """Open the asyncio pool `authenticate_async` uses on PostgreSQL (in the loop
+        that will use it)."""
+        if self.settings.backend == "postgres" and self._async_pool is None:
+            self._async_pool = AsyncConnectionPool(
+                self.settings.postgres_conninfo(),
+                min_size=1,
+                max_size=4,
+                kwargs={"autocommit": True, "row_factory": dict_row},
+                open=False,
+                timeout=self.settings.postgres_connect_timeout,
+            )
+            await self._async_pool.open()
+
+    async def close_async(self) -> None:
+        if self._async_pool is not None:
+            await self._async_pool.close()
+            self._async_pool = None
 
     def close(self) -> None:
         if self._pool is not None:

@@ -10,18 +10,7 @@ from uuid import UUID
 from projections.base import InitiativeEvent, ReadModel
 from projections.store import Json, Session
 from ruswf.domain.errors import ValidationError
-
-# Event fields that are bookkeeping, not business data (as in the application's history).
-ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "originator_topic",
-        "actor",
-        "effective_date",
-    }
-)
+from ruswf.domain.initiative import event_data
 
 COLUMNS = (
     "position, initiative_id, version, event_type, recorded_at, effective_date,"
@@ -78,7 +67,7 @@ class AuditTrail(ReadModel):
     )
 
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
-        payload = {k: v for k, v in vars(event).items() if k not in ENVELOPE}
+        payload = event_data(event)
         session.execute(
             "INSERT INTO {proj_audit_trail} (" + COLUMNS + ") VALUES (:position, :initiative_id,"
             " :version, :event_type, :recorded_at, :effective_date, :user, :organisation, :role,"

@@ -41,16 +41,6 @@ from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
 
 FORMAT = "ruswf-export/1"
-ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "originator_topic",
-        "actor",
-        "effective_date",
-    }
-)
 AUDIT_COLUMNS = (
     "position",
     "initiative_id",
@@ -202,7 +192,7 @@ def export(
             chains[originator] = row.chain_hash
         event: Any = app.mapper.to_domain_event(notification)
         if isinstance(event, Initiative.Event | Initiative.Proposed):
-            view = _view(event)
+            view = EventView.of(event)
             content_before = dict(content.get(originator, {}))
             if isinstance(event, Initiative.Proposed):
                 content[originator] = dict(event.content)
@@ -251,17 +241,6 @@ def export(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return manifest
-
-
-def _view(event: Any) -> EventView:
-    return EventView(
-        version=event.originator_version,
-        type=type(event).__name__,
-        recorded_at=event.timestamp.isoformat(timespec="microseconds"),
-        effective_date=event.effective_date,
-        actor=dict(event.actor),
-        data={k: v for k, v in vars(event).items() if k not in ENVELOPE},
-    )
 
 
 def _trail_row(

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -38,16 +38,6 @@ from ruswf.domain.strategy import Strategy, parse_business_date
 
 log = structlog.get_logger("ruswf.app")
 SCHEMA_LOCK_KEY = 0x72757377  # "rusw": the advisory lock that serialises table creation
-
-# Event fields that are bookkeeping, not business data, in history views.
-_ENVELOPE = {
-    "originator_id",
-    "originator_version",
-    "timestamp",
-    "originator_topic",
-    "actor",
-    "effective_date",
-}
 
 Command = Callable[[Initiative, date], None]
 
@@ -416,18 +406,7 @@ class RusApp(Application[UUID]):
     def history(self, initiative_id: object) -> list[EventView]:
         """Every event of the initiative, in order."""
         initiative = self._load(initiative_id, for_update=False)
-        return [
-            EventView(
-                version=e.originator_version,
-                type=type(e).__name__,
-                recorded_at=e.timestamp.isoformat(timespec="microseconds"),
-                effective_date=e.effective_date,
-                actor=e.actor,
-                data={k: v for k, v in e.__dict__.items() if k not in _ENVELOPE},
-            )
-            # Every event of an Initiative, its Proposed event too, is an Initiative.Event.
-            for e in cast("list[Initiative.Event]", list(self.events.get(initiative.id)))
-        ]
+        return [EventView.of(e) for e in self.events.get(initiative.id)]
 
     def allowed_for(self, initiative: Initiative, caller: ActorRef | None) -> list[str]:
         """What this caller may do now: lifecycle (with guards) ∩ role ∩ organisation."""

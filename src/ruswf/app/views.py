@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ruswf.domain.initiative import event_data
 from ruswf.domain.lifecycle import SWEDISH_LABELS, State
 
 
@@ -52,6 +53,18 @@ class EventView:
     effective_date: str
     actor: dict[str, str]
     data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, event: Any) -> EventView:
+        """The view of one stored initiative event."""
+        return cls(
+            version=event.originator_version,
+            type=type(event).__name__,
+            recorded_at=event.timestamp.isoformat(timespec="microseconds"),
+            effective_date=event.effective_date,
+            actor=dict(event.actor),
+            data=event_data(event),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

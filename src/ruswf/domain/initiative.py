@@ -30,6 +30,23 @@ from ruswf.domain.strategy import Strategy, parse_business_date
 RECOMMENDATIONS = ("approve", "reject", "other")
 PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
 
+EVENT_ENVELOPE = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "actor",
+        "effective_date",
+    }
+)
+"""The fields of an event that are bookkeeping (who, when, which version), not its data."""
+
+
+def event_data(event: object) -> dict[str, Any]:
+    """An event's business data: its fields other than the envelope."""
+    return {k: v for k, v in vars(event).items() if k not in EVENT_ENVELOPE}
+
 
 @dataclass(frozen=True)
 class ActorRef:

@@ -30,25 +30,14 @@ from projections.store import Row, Session
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import ReportingPeriod
 
-FACT_KINDS = (
-    "proposed",
-    "approved",
-    "rejected",
-    "deferred",
-    "referred_back",
-    "withdrawn",
-    "closed",
-)
 DECISIONS = ("approved", "rejected", "deferred", "referred_back")
+FACT_KINDS = ("proposed", *DECISIONS, "withdrawn", "closed")
 # The columns of a report row, in order (the CSV's first columns are exactly these).
 ROW_KEYS = (
     "goal_area",
     "period",
     "proposals",
-    "approved",
-    "rejected",
-    "deferred",
-    "referred_back",
+    *DECISIONS,
     "withdrawn",
     "closed",
     "reports_due",

@@ -317,6 +317,15 @@ def _scratch_errors(directory: str) -> Iterator[None]:
         raise ProjectionError(msg) from error
 
 
+def _backoff(interval: float, failures: int) -> float:
+    """Seconds to wait after `failures` failures in a row: doubling, at most 30 s."""
+    return float(min(interval * 2**failures, MAX_BACKOFF_SECONDS))
+
+
+def _first_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
 def follow(
     projections: Projections, stop: threading.Event, interval: float = POLL_INTERVAL
 ) -> None:
@@ -330,10 +339,10 @@ def follow(
             sealed = projections.ledger.seal()
         except Exception as error:
             failures += 1
-            delay = min(interval * 2**failures, MAX_BACKOFF_SECONDS)
+            delay = _backoff(interval, failures)
             log.warning(
                 "projections_catch_up_failed",
-                error=f"{type(error).__name__}: {error}".splitlines()[0],
+                error=_first_line(error),
                 failures=failures,
                 retry_in=round(delay, 2),
             )
@@ -402,11 +411,9 @@ def run_worker(
             projections = Projections(app, batch_size=batch_size)
         except Exception as error:
             failures += 1
-            delay = min(interval * 2**failures, MAX_BACKOFF_SECONDS)
+            delay = _backoff(interval, failures)
             log.warning(
-                "projections_open_failed",
-                error=f"{type(error).__name__}: {error}".splitlines()[0],
-                retry_in=round(delay, 2),
+                "projections_open_failed", error=_first_line(error), retry_in=round(delay, 2)
             )
             stop.wait(delay)
     if projections is None:

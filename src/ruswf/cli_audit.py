@@ -36,6 +36,15 @@ def _dump(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def _emit(text: str, out: Path | None) -> None:
+    """`text` on standard output, or into the file `out` (saying so)."""
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+
+
 def _signing_key(app: RusApp, required: bool) -> Any:
     from ruswf.app.signing import SigningKeyError, load_private_key
 
@@ -145,11 +154,7 @@ def dossier_command(
         text = (
             render_html(found) if html else json.dumps(found, indent=2, ensure_ascii=False) + "\n"
         )
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            out.write_text(text, encoding="utf-8")
-            typer.echo(f"wrote {out}")
+        _emit(text, out)
 
 
 # -- tamper evidence ---------------------------------------------------------------------
@@ -205,11 +210,7 @@ def head(
     with application() as app:
         key = _signing_key(app, required=sign) if sign else None
         text = dumps(export_head(Ledger(app).head(), key))
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            out.write_text(text, encoding="utf-8")
-            typer.echo(f"wrote {out}")
+        _emit(text, out)
 
 
 @audit_cli.command("check-head")

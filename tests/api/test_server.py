@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,9 @@ import pytest
 
 from ruswf.app.service import RusApp
 from tests.api.conftest import FIRST_MEETING, LATER_MEETING, actor
+from tests.conftest import free_port
 
 RUSWF = str(Path(sys.executable).with_name("ruswf"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

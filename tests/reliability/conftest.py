@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from ruswf.app.settings import Settings
 from ruswf.app.tokens import TokenStore
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import Strategy
+from tests.conftest import free_port
 
 RUSWF = str(Path(sys.executable).with_name("ruswf"))
 LEAD = "sundsvall"
@@ -50,13 +50,6 @@ CONTENT: dict[str, Any] = {
     "goal_area": "grow",
     "lead_actor": LEAD,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def make_tokens(database_url: str, strategy: Strategy) -> dict[str, str]:

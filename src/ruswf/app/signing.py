@@ -46,10 +46,7 @@ class HeadFileError(ValueError):
 def load_private_key(value: str) -> Ed25519PrivateKey:
     """An Ed25519 private key from a file path or a value: PEM (PKCS#8), or the raw
     32-byte seed as base64 or hex."""
-    text = value.strip()
-    path = Path(text).expanduser()
-    if len(text) < 4096 and "\n" not in text and path.is_file():
-        text = path.read_text(encoding="utf-8").strip()
+    text = _file_or_value(value)
     try:
         if text.startswith("-----BEGIN"):
             key = serialization.load_pem_private_key(text.encode(), password=None)
@@ -69,10 +66,7 @@ def load_private_key(value: str) -> Ed25519PrivateKey:
 def load_public_key(value: str) -> Ed25519PublicKey:
     """An Ed25519 public key from a file path or a value: PEM, or 32 raw bytes as
     base64 or hex."""
-    text = value.strip()
-    path = Path(text).expanduser()
-    if len(text) < 4096 and "\n" not in text and path.is_file():
-        text = path.read_text(encoding="utf-8").strip()
+    text = _file_or_value(value)
     try:
         if text.startswith("-----BEGIN"):
             key = serialization.load_pem_public_key(text.encode())
@@ -84,6 +78,15 @@ def load_public_key(value: str) -> Ed25519PublicKey:
         if isinstance(error, SigningKeyError):
             raise
         raise SigningKeyError("not an Ed25519 public key (PEM, base64 or hex)") from None
+
+
+def _file_or_value(value: str) -> str:
+    """The contents of the file `value` names, if it names one; else `value` itself."""
+    text = value.strip()
+    path = Path(text).expanduser()
+    if len(text) < 4096 and "\n" not in text and path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return text
 
 
 def _raw32(text: str) -> bytes:

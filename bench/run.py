@@ -46,8 +46,8 @@ from bench.harness import (
 )
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.app.store.tokens import TokenStore
 from ruswf.app.strategy_loader import load_strategy
-from ruswf.app.tokens import TokenStore
 
 
 @dataclass(frozen=True)

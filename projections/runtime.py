@@ -38,7 +38,7 @@ from projections.meetings import Meetings
 from projections.obligations import Obligations
 from projections.queries import Queries
 from projections.store import PositionMovedError, PostgresView, SQLiteView, View, ViewSpec
-from ruswf.app.ledger import Ledger
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.domain.errors import ValidationError
 

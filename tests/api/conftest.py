@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from ruswf.api.main import create_app
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
-from ruswf.app.tokens import TokenStore
+from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.initiative import ActorRef
 from ruswf.domain.lifecycle import Action
 from ruswf.domain.strategy import Strategy

@@ -192,7 +192,7 @@ def test_malformed_or_unknown_token_answers_401(client: TestClient, header: str)
 
 
 def test_revoked_token_answers_401(client: TestClient, settings: Any, strategy: Any) -> None:
-    from ruswf.app.tokens import TokenStore
+    from ruswf.app.store.tokens import TokenStore
 
     store = TokenStore(settings, strategy)
     info, token = store.create("temp", "reporter", "region_vasternorrland")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from ruswf.app.recorders import PollingPostgresRecorder
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.app.store.recorders import PollingPostgresRecorder
 from ruswf.domain.strategy import Strategy
 from tests.conftest import postgres_schema_url
 

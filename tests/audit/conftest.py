@@ -17,10 +17,10 @@ import typer
 from psycopg import sql
 from typer.testing import CliRunner
 
-from ruswf.app.ledger import Ledger
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
-from ruswf.cli_audit import audit_cli, gdpr_cli
+from ruswf.cli.audit import audit_cli, gdpr_cli
 from ruswf.domain.initiative import ActorRef
 from ruswf.domain.strategy import Strategy
 

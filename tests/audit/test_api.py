@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ruswf.app.ledger import Ledger
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from tests.api.conftest import auth, client, tokens  # noqa: F401  (fixtures shared with tests/api)
 from tests.audit.conftest import RawStore

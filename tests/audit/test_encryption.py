@@ -10,8 +10,8 @@ import pytest
 from eventsourcing.cryptography import AESCipher
 
 from projections import Projections
-from ruswf.app.audit import verify_store
-from ruswf.app.ledger import Ledger
+from ruswf.app.audit.ledger import Ledger
+from ruswf.app.audit.verify import verify_store
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.domain.initiative import ActorRef

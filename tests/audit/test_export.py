@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ruswf.app.export import AUDIT_COLUMNS, DECISION_COLUMNS, export, selection
-from ruswf.app.ledger import Ledger
+from ruswf.app.audit.export import AUDIT_COLUMNS, DECISION_COLUMNS, export, selection
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.domain.initiative import ActorRef
 

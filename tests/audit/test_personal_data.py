@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from projections import Projections
-from ruswf.app.audit import verify_store
-from ruswf.app.dossier import build_dossier
-from ruswf.app.export import export, selection
-from ruswf.app.ledger import Ledger
-from ruswf.app.people import ERASED, People
-from ruswf.app.replay import history_as_of
+from ruswf.app.audit.dossier import build_dossier
+from ruswf.app.audit.export import export, selection
+from ruswf.app.audit.ledger import Ledger
+from ruswf.app.audit.people import ERASED, People
+from ruswf.app.audit.replay import history_as_of
+from ruswf.app.audit.verify import verify_store
 from ruswf.app.service import RusApp
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import ActorRef

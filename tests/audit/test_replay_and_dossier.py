@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from ruswf.app.dossier import DecisionNotFoundError, build_dossier, render_html
-from ruswf.app.ledger import Ledger
-from ruswf.app.replay import diff, history_as_of
+from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, render_html
+from ruswf.app.audit.ledger import Ledger
+from ruswf.app.audit.replay import diff, history_as_of
 from ruswf.app.service import RusApp
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import ActorRef

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ruswf.app.audit import check_head, verify_store
-from ruswf.app.ledger import GENESIS, Ledger
+from ruswf.app.audit.ledger import GENESIS, Ledger
+from ruswf.app.audit.signing import HeadFileError, export_head, read_head_file
+from ruswf.app.audit.verify import check_head, verify_store
 from ruswf.app.service import RusApp
-from ruswf.app.signing import HeadFileError, export_head, read_head_file
 from ruswf.domain.initiative import ActorRef
 from tests.audit.conftest import RawStore
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
-from ruswf.app.demo import AGENDA_ITEMS, FATES, run_demo
+from ruswf.app.demo.walk import AGENDA_ITEMS, FATES, run_demo
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.views import InitiativeView

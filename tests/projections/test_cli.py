@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from projections.annual_cycle import ROW_KEYS
 from projections.runtime import READ_MODELS
 from ruswf.app.service import RusApp
-from ruswf.cli_projections import projections_cli, report_cli
+from ruswf.cli.projections import projections_cli, report_cli
 from ruswf.domain.initiative import ActorRef
 
 cli = typer.Typer()

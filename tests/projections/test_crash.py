@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from projections import Projections
-from ruswf.app.demo import run_demo
+from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.domain.initiative import Initiative
 
@@ -98,7 +98,7 @@ def test_worker_killed_mid_batch_resumes_exactly_once(
     worker = start(
         [
             "-c",
-            "from ruswf.cli_projections import projections_cli; projections_cli()",
+            "from ruswf.cli.projections import projections_cli; projections_cli()",
             "run",
             "--interval",
             "0.05",

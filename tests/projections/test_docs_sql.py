@@ -16,7 +16,7 @@ import pytest
 from psycopg import sql
 
 from projections import Projections
-from ruswf.app.demo import run_demo
+from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 
 from .conftest import schema_of, store_kind

@@ -11,7 +11,7 @@ import pytest
 
 from projections import Projections, render_annual
 from projections.annual_cycle import ROW_KEYS
-from ruswf.app.demo import run_demo
+from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import ActorRef

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from projections import Projections, run_worker
 from projections.board import Board
-from ruswf.app.demo import run_demo
+from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.domain.errors import ValidationError

@@ -28,7 +28,7 @@ import pytest
 from ruswf.app.idempotency import IdempotencyRecord
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
-from ruswf.app.tokens import TokenStore
+from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import Strategy
 from tests.conftest import free_port

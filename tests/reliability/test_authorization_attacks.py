@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
-import ruswf.app.tokens as tokens_module
+import ruswf.app.store.tokens as tokens_module
 from ruswf.api.main import create_app
 from ruswf.app.settings import Settings
-from ruswf.app.tokens import TokenStore
+from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.lifecycle import Action
 from ruswf.domain.strategy import Strategy
 

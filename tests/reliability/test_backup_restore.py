@@ -13,9 +13,9 @@ import psycopg
 from psycopg import sql
 
 from projections import Projections
-from ruswf.app.demo import run_demo
+from ruswf.app.demo.walk import run_demo
 from ruswf.app.settings import Settings
-from ruswf.app.tokens import TokenStore
+from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.strategy import Strategy
 from tests.conftest import PG_URL
 

@@ -20,7 +20,7 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from psycopg import errors as pg_errors
 
-from ruswf.app.faults import store_fault
+from ruswf.app.store.faults import store_fault
 from ruswf.domain.strategy import Strategy
 
 from .conftest import CONTENT, RUSWF, Server, make_app, make_tokens
@@ -294,7 +294,7 @@ def test_a_rebuild_without_room_for_its_scratch_database_fails_in_one_line_and_k
     With no room left there it fails with one line that says where and what it needs, and
     the projections keep their tables and positions (the swap never happened)."""
     from projections import Projections
-    from ruswf.app.demo import run_demo
+    from ruswf.app.demo.walk import run_demo
     from tests.conftest import postgres_schema_url
     from tests.projections.conftest import dump
 

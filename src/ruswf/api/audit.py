@@ -12,12 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruswf.api.deps import ApiState, App, CurrentUser, get_state, require_read
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import Problem
+from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
+from ruswf.app.audit.ledger import Ledger
+from ruswf.app.audit.people import People, PersonNotFoundError
+from ruswf.app.audit.replay import diff
+from ruswf.app.audit.signing import export_head, load_private_key
 from ruswf.app.authorization import PEOPLE_ERASERS, PEOPLE_REGISTRARS, Role
-from ruswf.app.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
-from ruswf.app.ledger import Ledger
-from ruswf.app.people import People, PersonNotFoundError
-from ruswf.app.replay import diff
-from ruswf.app.signing import export_head, load_private_key
 from ruswf.domain.initiative import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

@@ -11,9 +11,9 @@ from fastapi import Depends, Header, Request
 
 from ruswf.api.problems import ProblemError
 from ruswf.app.authorization import ROLE_READS, Role
-from ruswf.app.faults import is_store_error, store_error_message
 from ruswf.app.service import RusApp
-from ruswf.app.tokens import TokenStore
+from ruswf.app.store.faults import is_store_error, store_error_message
+from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.initiative import ActorRef
 
 log = structlog.get_logger("ruswf.api")

@@ -17,8 +17,8 @@ from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.api.ratelimit import AuthFailureLimitMiddleware
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.app.store.tokens import TokenStore
 from ruswf.app.strategy_loader import load_strategy
-from ruswf.app.tokens import TokenStore
 
 DESCRIPTION = """
 ruswf keeps every step of every initiative of the regional development strategy

@@ -23,7 +23,7 @@ from ruswf.app.errors import (
     PermissionDeniedError,
     StaleVersionError,
 )
-from ruswf.app.faults import store_fault
+from ruswf.app.store.faults import store_fault
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
 
 PROBLEM_JSON = "application/problem+json"

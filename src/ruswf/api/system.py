@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from ruswf.api.deps import App, require_read
 from ruswf.api.problems import problem
 from ruswf.api.schemas import Problem, VerifyOut
-from ruswf.app.audit import verify_store
+from ruswf.app.audit.verify import verify_store
 from ruswf.app.settings import Settings
 from ruswf.domain.initiative import ActorRef
 

@@ -123,7 +123,7 @@ class Settings(BaseSettings):
                 "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
                 "POSTGRES_PRE_PING": "y" if self.postgres_pre_ping else "",
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
-                "APPLICATION_RECORDER_TOPIC": "ruswf.app.recorders:PollingPostgresRecorder",
+                "APPLICATION_RECORDER_TOPIC": "ruswf.app.store.recorders:PollingPostgresRecorder",
             }
         return env | self.cipher_env()
 
@@ -147,7 +147,7 @@ class Settings(BaseSettings):
         if len(keys) == 1:
             return {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": keys[0]}
         return {
-            "CIPHER_TOPIC": "ruswf.app.cipher:RotatingAESCipher",
+            "CIPHER_TOPIC": "ruswf.app.store.cipher:RotatingAESCipher",
             "CIPHER_KEY": keys[0],
             "CIPHER_PREVIOUS_KEYS": ",".join(keys[1:]),
         }

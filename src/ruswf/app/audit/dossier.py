@@ -16,9 +16,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
+from ruswf.app.audit.ledger import Ledger
+from ruswf.app.audit.people import People
 from ruswf.app.errors import AppError
-from ruswf.app.ledger import Ledger
-from ruswf.app.people import People
 from ruswf.app.service import RusApp
 from ruswf.app.views import EventView
 from ruswf.domain.strategy import Strategy
@@ -38,7 +38,7 @@ OUTCOME_LABELS = {
 RECOMMENDATION_LABELS = {"approve": "Bifall", "reject": "Avslag", "other": "Annat"}
 
 _templates = Environment(
-    loader=PackageLoader("ruswf.app", "templates"),
+    loader=PackageLoader("ruswf.app.audit", "templates"),
     autoescape=True,  # every user text is escaped; nothing is marked safe
     trim_blocks=True,
     lstrip_blocks=True,

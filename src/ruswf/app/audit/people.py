@@ -32,7 +32,7 @@ import structlog
 from psycopg import sql
 
 from ruswf.app.service import RusApp
-from ruswf.app.sqlstore import SqlStore, Tx
+from ruswf.app.store.sql import SqlStore, Tx
 from ruswf.domain.content import PERSON_ID, TITLE_MAX, text
 from ruswf.domain.errors import ValidationError
 

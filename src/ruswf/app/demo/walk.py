@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ruswf.app.ledger import Ledger
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.app.views import InitiativeView
 from ruswf.domain.initiative import ActorRef

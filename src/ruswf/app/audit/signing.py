@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from ruswf.app.ledger import FORMAT, Head
+from ruswf.app.audit.ledger import FORMAT, Head
 
 
 class SigningKeyError(ValueError):

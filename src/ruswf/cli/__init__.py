@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from ruswf.app.demo import run_demo
+from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
-from ruswf.cli_audit import audit_cli, gdpr_cli
-from ruswf.cli_common import application, fail
-from ruswf.cli_ops import backup, restore
-from ruswf.cli_projections import projections_cli, report_cli
+from ruswf.cli.audit import audit_cli, gdpr_cli
+from ruswf.cli.common import application, fail
+from ruswf.cli.ops import backup, restore
+from ruswf.cli.projections import projections_cli, report_cli
 from ruswf.domain.errors import DomainError
 from ruswf.domain.lifecycle import SWEDISH_LABELS, State
 
@@ -111,7 +111,7 @@ DEMO_USERS = (
 
 
 def _prepare_demo(app: RusApp, url: str) -> None:
-    from ruswf.app.tokens import TokenStore
+    from ruswf.app.store.tokens import TokenStore
 
     if not app.recorder.max_notification_id():
         typer.echo("Empty store: loading the demo (the seed's agenda items, one year)...")
@@ -141,7 +141,7 @@ def token_create(
     ],
 ) -> None:
     """Create a bearer token; the token is the last line of output."""
-    from ruswf.app.tokens import TokenStore
+    from ruswf.app.store.tokens import TokenStore
 
     with application() as app:
         tokens = TokenStore(app.settings, app.strategy)
@@ -156,7 +156,7 @@ def token_create(
 @token_cli.command("list")
 def token_list() -> None:
     """List tokens (never the tokens themselves: only a hash is stored)."""
-    from ruswf.app.tokens import TokenStore
+    from ruswf.app.store.tokens import TokenStore
 
     with application() as app:
         tokens = TokenStore(app.settings, app.strategy)
@@ -177,7 +177,7 @@ def token_revoke(
     token_id: Annotated[str, typer.Argument(help="The token's id (from `ruswf token list`).")],
 ) -> None:
     """Revoke a token by its id."""
-    from ruswf.app.tokens import TokenStore
+    from ruswf.app.store.tokens import TokenStore
 
     with application() as app:
         tokens = TokenStore(app.settings, app.strategy)

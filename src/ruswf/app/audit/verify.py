@@ -1,6 +1,6 @@
 """Tamper evidence: `ruswf audit verify` and `GET /api/v1/audit/verify`.
 
-`verify_store` walks the events table and the ledger (`ruswf.app.ledger`) side by side,
+`verify_store` walks the events table and the ledger (`ruswf.app.audit.ledger`) side by side,
 in position order, recomputing every hash from the stored bytes:
 
 - a sealed event whose stored bytes changed is `altered`;
@@ -27,7 +27,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
-from ruswf.app.ledger import (
+from ruswf.app.audit.ledger import (
     GENESIS,
     Head,
     Ledger,

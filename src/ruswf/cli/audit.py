@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ruswf.app.service import RusApp
-from ruswf.cli_common import application, fail
+from ruswf.cli.common import application, fail
 
 audit_cli = typer.Typer(
     help="Audit: replay, verify the stored events, dossiers, signed heads and exports.",
@@ -46,7 +46,7 @@ def _emit(text: str, out: Path | None) -> None:
 
 
 def _signing_key(app: RusApp, required: bool) -> Any:
-    from ruswf.app.signing import SigningKeyError, load_private_key
+    from ruswf.app.audit.signing import SigningKeyError, load_private_key
 
     configured = app.settings.ledger_signing_key
     if configured is None:
@@ -63,7 +63,7 @@ def _signing_key(app: RusApp, required: bool) -> Any:
 
 
 def _contact(app: RusApp, person_id: object) -> str:
-    from ruswf.app.people import People
+    from ruswf.app.audit.people import People
 
     if not isinstance(person_id, str):
         return "–"
@@ -83,7 +83,7 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """The initiative as it stood (now, at a version or a moment) and its events up to then."""
-    from ruswf.app.replay import history_as_of, why
+    from ruswf.app.audit.replay import history_as_of, why
 
     if as_of is not None and version is not None:
         fail("give either --as-of or --version, not both")
@@ -116,7 +116,7 @@ def diff_command(
     as_json: JsonOption = False,
 ) -> None:
     """Which fields changed between two versions, and by whom and why (the events between)."""
-    from ruswf.app.replay import diff
+    from ruswf.app.audit.replay import diff
 
     with application() as app:
         found = diff(app, initiative_id, first, second)
@@ -147,7 +147,7 @@ def dossier_command(
     out: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
 ) -> None:
     """The dossier of a council decision: what the council had when it decided."""
-    from ruswf.app.dossier import build_dossier, render_html
+    from ruswf.app.audit.dossier import build_dossier, render_html
 
     with application() as app:
         found = build_dossier(app, initiative_id, number)
@@ -164,7 +164,7 @@ def dossier_command(
 def verify(as_json: JsonOption = False) -> None:
     """Exit 0 when every stored event is intact; otherwise name the first altered,
     removed, reordered or inserted one and exit 2."""
-    from ruswf.app.audit import verify_store
+    from ruswf.app.audit.verify import verify_store
 
     with application() as app:
         result = verify_store(app)
@@ -183,7 +183,7 @@ def verify(as_json: JsonOption = False) -> None:
 @audit_cli.command("seal")
 def seal() -> None:
     """Seal every event not in the ledger yet (the projection worker does this too)."""
-    from ruswf.app.ledger import Ledger
+    from ruswf.app.audit.ledger import Ledger
 
     with application() as app:
         ledger = Ledger(app)
@@ -204,8 +204,8 @@ def head(
 ) -> None:
     """The ledger's head as JSON, to keep outside the system (`check-head` proves later
     that nothing up to it changed)."""
-    from ruswf.app.ledger import Ledger
-    from ruswf.app.signing import dumps, export_head
+    from ruswf.app.audit.ledger import Ledger
+    from ruswf.app.audit.signing import dumps, export_head
 
     with application() as app:
         key = _signing_key(app, required=sign) if sign else None
@@ -223,13 +223,13 @@ def check_head_command(
 ) -> None:
     """Check a signed head against the store: exit 0 when the events up to it are
     unchanged, 2 when not (or the signature is not the trusted key's)."""
-    from ruswf.app.audit import check_head, verify_store
-    from ruswf.app.signing import (
+    from ruswf.app.audit.signing import (
         HeadFileError,
         SigningKeyError,
         load_public_key,
         read_head_file,
     )
+    from ruswf.app.audit.verify import check_head, verify_store
 
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
@@ -266,7 +266,7 @@ def keygen(
     out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, mode 0600).")],
 ) -> None:
     """Create an Ed25519 signing key for ledger heads; prints the public key."""
-    from ruswf.app.signing import generate_key_file, key_id, public_key_b64, public_key_pem
+    from ruswf.app.audit.signing import generate_key_file, key_id, public_key_b64, public_key_pem
 
     try:
         public = generate_key_file(out)
@@ -292,7 +292,7 @@ def export_command(
 ) -> None:
     """The audit trail (JSON Lines and CSV) and the open-data decisions, with a manifest
     of SHA-256 sums and the ledger's head (signed when a key is configured)."""
-    from ruswf.app.export import export, selection
+    from ruswf.app.audit.export import export, selection
 
     with application() as app:
         chosen = selection(
@@ -336,7 +336,7 @@ def register(
 ) -> None:
     """Register a contact person; the person id is the last line of output (use it as an
     initiative's `contact_person`)."""
-    from ruswf.app.people import People
+    from ruswf.app.audit.people import People
 
     with application() as app:
         person = People(app).register(
@@ -349,7 +349,7 @@ def register(
 @gdpr_cli.command("show")
 def show(person: Annotated[str, typer.Argument(help="The person id.")]) -> None:
     """A person's data ("[raderad]" once erased)."""
-    from ruswf.app.people import People
+    from ruswf.app.audit.people import People
 
     with application() as app:
         _dump(People(app).get(person).as_dict())
@@ -360,7 +360,7 @@ def list_people(
     erased: Annotated[bool, typer.Option("--erased", help="Include erased persons.")] = False,
 ) -> None:
     """The people registry."""
-    from ruswf.app.people import People
+    from ruswf.app.audit.people import People
 
     with application() as app:
         for p in People(app).list(include_erased=erased):
@@ -374,7 +374,7 @@ def erase(
 ) -> None:
     """Erase a person's data everywhere (art. 17): events keep only the id, every view
     shows "[raderad]", and the hash chains still verify."""
-    from ruswf.app.people import People
+    from ruswf.app.audit.people import People
 
     with application() as app:
         erased = People(app).erase(person, erased_by=_operator())

@@ -25,7 +25,7 @@ from projections import ProjectionError, Projections, render_annual, run_worker
 from projections.queries import FORMATS
 from projections.runtime import POLL_INTERVAL
 from ruswf.app.errors import AppError
-from ruswf.cli_common import application, fail
+from ruswf.cli.common import application, fail
 from ruswf.domain.errors import DomainError
 
 projections_cli = typer.Typer(

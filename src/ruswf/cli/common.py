@@ -10,10 +10,10 @@ from typing import NoReturn
 import typer
 
 from ruswf.app.errors import AppError
-from ruswf.app.faults import is_store_error, store_error_message
 from ruswf.app.logging import configure_logging
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings, SettingsError
+from ruswf.app.store.faults import is_store_error, store_error_message
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.domain.errors import DomainError
 

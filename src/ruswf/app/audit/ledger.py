@@ -13,7 +13,7 @@ position. For the event at position `p` of aggregate `a`, version `v`:
 with hashes as lower-case hex, `a` the aggregate's UUID with hyphens, `state` the bytes
 exactly as stored (after compression and encryption, when configured), and the chains
 starting from 64 zeros. `ruswf audit verify` recomputes both chains from the events
-table and compares them with the ledger (see `ruswf.app.audit`); the ledger's head,
+table and compares them with the ledger (see `ruswf.app.audit.verify`); the ledger's head,
 exported and signed (`ruswf audit head --sign`), lets an auditor prove later that
 nothing up to it changed, even if the ledger table itself was rewritten.
 """
@@ -30,7 +30,7 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, StoredEvent
 
-from ruswf.app.sqlstore import SqlStore
+from ruswf.app.store.sql import SqlStore
 
 log = structlog.get_logger("ruswf.ledger")
 

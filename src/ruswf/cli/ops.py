@@ -38,9 +38,9 @@ import psycopg
 import typer
 from psycopg import sql
 
-from ruswf.app.faults import is_store_error, store_error_message
 from ruswf.app.settings import Settings, SettingsError
-from ruswf.cli_common import fail
+from ruswf.app.store.faults import is_store_error, store_error_message
+from ruswf.cli.common import fail
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"

@@ -30,12 +30,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Notification
 
-from ruswf.app.audit import notifications
-from ruswf.app.dossier import DECISIONS
-from ruswf.app.ledger import GENESIS, Head, Ledger, LedgerRow, stored_event_hash
-from ruswf.app.replay import why
+from ruswf.app.audit.dossier import DECISIONS
+from ruswf.app.audit.ledger import GENESIS, Head, Ledger, LedgerRow, stored_event_hash
+from ruswf.app.audit.replay import why
+from ruswf.app.audit.signing import export_head
+from ruswf.app.audit.verify import notifications
 from ruswf.app.service import RusApp
-from ruswf.app.signing import export_head
 from ruswf.app.views import EventView
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative

@@ -21,7 +21,23 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from psycopg import sql
 
 from ruswf.app.service import RusApp
-from ruswf.domain.initiative import ActorRef, Initiative
+from ruswf.domain.commands import (
+    ActorRef,
+    Approve,
+    Close,
+    Context,
+    Defer,
+    ProgressStatus,
+    Propose,
+    RecordPreparation,
+    Reject,
+    ReportProgress,
+    Revise,
+    Schedule,
+    Submit,
+    Withdraw,
+)
+from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import Strategy
 
 COORDINATOR = ActorRef("bench-coordinator", "sundsvall", "coordinator")
@@ -41,7 +57,7 @@ CONTENT: dict[str, Any] = {
 REGION_YEAR = 300
 NATIONAL = 60_000
 YEARS = tuple(range(2017, 2027))
-STATUSES = ("on_track", "on_track", "on_track", "at_risk", "off_track")
+STATUSES: tuple[ProgressStatus, ...] = ("on_track", "on_track", "on_track", "at_risk", "off_track")
 WORDS = (
     "samverkan",
     "kompetens",
@@ -84,50 +100,52 @@ def build_initiative(strategy: Strategy, rng: random.Random, index: int) -> Init
         "priorities": [p.id for p in strategy.priorities if p.goal_area == goal][:2],
     }
     day = date(year, 1, 10) + timedelta(days=rng.randrange(200))
-    initiative = Initiative.propose(strategy, coordinator, content, day)
+
+    def on(actor: ActorRef, when: date) -> Context:
+        return Context(actor=actor, day=when, strategy=strategy, calendar=strategy)
+
+    initiative = Initiative.propose(on(coordinator, day), Propose(**content))
     for revision in range(rng.randrange(3)):
-        initiative.revise(
-            strategy, coordinator, day, {"summary": f"{content['summary']} ({revision})"}
-        )
-    initiative.submit(coordinator, day)
+        changes = {"summary": f"{content['summary']} ({revision})"}
+        initiative.revise(on(coordinator, day), Revise(changes=changes))
+    initiative.submit(on(coordinator, day), Submit())
     prepared = day + timedelta(days=rng.randrange(5, 40))
+    memo = "Beredd i Strategiska RUS-gruppen."
     initiative.record_preparation(
-        PREPARER, prepared, "Beredd i Strategiska RUS-gruppen.", "approve"
+        on(PREPARER, prepared), RecordPreparation(memo=memo, recommendation="approve")
     )
     meeting = _meeting_after(strategy, "rsr", prepared)
-    initiative.schedule(strategy, PREPARER, prepared, "rsr", meeting)
+    initiative.schedule(on(PREPARER, prepared), Schedule(council="rsr", meeting_date=meeting))
     fate = rng.random()
     if fate < 0.05:
-        initiative.reject(SECRETARY, "Ryms inte i prioriteringarna.")
+        initiative.reject(on(SECRETARY, meeting), Reject(reason="Ryms inte i prioriteringarna."))
         return initiative
     if fate < 0.10:
-        initiative.withdraw(coordinator, meeting, "Finansieringen föll bort.")
+        initiative.withdraw(on(coordinator, meeting), Withdraw(reason="Finansieringen föll bort."))
         return initiative
     if fate < 0.20:
         later = _meeting_after(strategy, "rsr", meeting)
-        initiative.defer(strategy, SECRETARY, "Underlaget kompletteras.", later)
+        deferral = Defer(reason="Underlaget kompletteras.", meeting_date=later)
+        initiative.defer(on(SECRETARY, meeting), deferral)
         meeting = later
-    initiative.approve(strategy, SECRETARY, "Rådet ställer sig bakom insatsen.")
+    decision = Approve(decision_text="Rådet ställer sig bakom insatsen.")
+    initiative.approve(on(SECRETARY, meeting), decision)
     period = strategy.period_of(meeting)
     for number in range(rng.randint(9, 33)):
-        initiative.report_progress(
-            strategy,
-            coordinator,
-            period.due,
-            period.id,
-            rng.choice(STATUSES),
-            f"Lägesrapport {number + 1}.",
-            {"Produktioner": number},
-            [],
+        report = ReportProgress(
+            period=period.id,
+            status=rng.choice(STATUSES),
+            narrative=f"Lägesrapport {number + 1}.",
+            indicator_values={"Produktioner": number},
+            lessons=[],
         )
+        initiative.report_progress(on(coordinator, period.due), report)
         period = strategy.period_of(period.end + timedelta(days=1))
     if rng.random() < 0.3:
-        initiative.close(
-            coordinator,
-            period.start,
-            "Slutrapport: målen är nådda.",
-            ["Förankra tidigt i kommunerna."],
+        closing = Close(
+            final_report="Slutrapport: målen är nådda.", lessons=["Förankra tidigt i kommunerna."]
         )
+        initiative.close(on(coordinator, period.start), closing)
     return initiative
 
 

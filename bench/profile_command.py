@@ -14,6 +14,7 @@ from bench.harness import quiet_logs, scratch_store
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
+from ruswf.domain.commands import Propose, Revise
 
 
 def main() -> None:
@@ -21,11 +22,11 @@ def main() -> None:
     quiet_logs()
     with scratch_store("postgres") as url:
         app = RusApp(load_strategy(), Settings(database_url=url))
-        initiative = app.propose(COORDINATOR, CONTENT).id
+        initiative = app.propose(Propose(**CONTENT), COORDINATOR).id
         profiler = Profiler()
         profiler.start()
         for k in range(count):
-            app.revise(initiative, COORDINATOR, changes={"summary": f"Version {k}"})
+            app.execute(initiative, Revise(changes={"summary": f"Version {k}"}), COORDINATOR)
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False, show_all=True))
         app.close()

@@ -48,6 +48,7 @@ from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
 from ruswf.app.strategy_loader import load_strategy
+from ruswf.domain.commands import Propose, Revise
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def open_app(url: str, **overrides: Any) -> RusApp:
 
 
 def proposals(app: RusApp, count: int) -> list[str]:
-    return [app.propose(datagen.COORDINATOR, datagen.CONTENT).id for _ in range(count)]
+    return [app.propose(Propose(**datagen.CONTENT), datagen.COORDINATOR).id for _ in range(count)]
 
 
 def revise_round_robin(
@@ -88,10 +89,10 @@ def revise_round_robin(
 
     def work() -> None:
         for k in range(count):
-            app.revise(
+            app.execute(
                 initiatives[k % len(initiatives)],
+                Revise(changes={"summary": f"{tag}{k}"}),
                 datagen.COORDINATOR,
-                changes={"summary": f"{tag}{k}"},
             )
 
     return work
@@ -424,10 +425,10 @@ def command_latency(app: RusApp, initiatives: list[str], count: int) -> float:
     tag = time.perf_counter_ns()
     for k in range(count):
         started = time.perf_counter()
-        app.revise(
+        app.execute(
             initiatives[k % len(initiatives)],
+            Revise(changes={"summary": f"lat {tag} {k}"}),
             datagen.COORDINATOR,
-            changes={"summary": f"lat {tag} {k}"},
         )
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
@@ -464,10 +465,10 @@ def bench_history_growth(report: Report, size: Size, big_url: str, big_events: i
 def bench_replay(report: Report, size: Size) -> None:
     with scratch_store("postgres") as url:
         app = open_app(url)
-        initiative = app.propose(datagen.COORDINATOR, datagen.CONTENT).id
+        initiative = app.propose(Propose(**datagen.CONTENT), datagen.COORDINATOR).id
         moments = []
         for k in range(size.replay_events - 1):
-            app.revise(initiative, datagen.COORDINATOR, changes={"summary": f"v{k}"})
+            app.execute(initiative, Revise(changes={"summary": f"v{k}"}), datagen.COORDINATOR)
             if k % 7 == 0:
                 moments.append(datetime.now(UTC))
         rng = random.Random(7)
@@ -696,10 +697,10 @@ def bench_lag(report: Report, size: Size) -> None:
             delay = begin + k * interval - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            view = app.revise(
+            view = app.execute(
                 initiatives[k % len(initiatives)],
+                Revise(changes={"summary": f"lag {k}"}),
                 datagen.COORDINATOR,
-                changes={"summary": f"lag {k}"},
             )
             with lock:
                 pending.append((view.id, view.version, time.perf_counter()))

@@ -23,7 +23,7 @@ from psycopg import sql
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef
 from ruswf.domain.strategy import Strategy
 
 PG_URL = os.environ.get("RUSWF_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -12,9 +12,10 @@ from ruswf.api.main import create_app
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Approve, Propose, RecordPreparation, Schedule, Submit
 from ruswf.domain.lifecycle import Action
 from ruswf.domain.strategy import Strategy
+from tests.domain.driver import example_body
 
 LEAD = "sundsvall"
 OTHER_ORG = "kramfors"
@@ -32,20 +33,24 @@ USERS: dict[str, tuple[str, str, str]] = {
     "admin": ("adm", "admin", "region_vasternorrland"),
 }
 
-# A valid body for each action, for an initiative readied by `ready_for`.
+# A valid body for each action, for an initiative readied by `ready_for`: the
+# definitions' examples, with this initiative's meetings and period.
 VALID_BODIES: dict[str, dict[str, Any]] = {
-    "submit": {"comment": "Klar för beredning."},
-    "revise": {"summary": "Reviderad sammanfattning."},
-    "return_for_revision": {"reason": "Förtydliga målen."},
-    "record_preparation": {"memo": "Beredd i RUS-gruppen.", "recommendation": "approve"},
-    "schedule": {"council": "rsr", "meeting_date": FIRST_MEETING},
-    "approve": {"decision_text": "Rådet ställer sig bakom insatsen."},
-    "reject": {"reason": "Ryms inte i prioriteringarna."},
-    "defer": {"reason": "Underlaget behöver kompletteras.", "meeting_date": LATER_MEETING},
-    "refer_back": {"reason": "Återremiss för förankring."},
-    "report_progress": {"period": "2026-T1", "status": "on_track", "narrative": "Enligt plan."},
-    "close": {"final_report": "Målen nådda.", "lessons": ["Förankra tidigt."]},
-    "withdraw": {"reason": "Genomförs inom ordinarie verksamhet."},
+    action.value: example_body(action, **on_this_initiative)
+    for action, on_this_initiative in {
+        Action.SUBMIT: {},
+        Action.REVISE: {"summary": "Reviderad sammanfattning."},
+        Action.RETURN_FOR_REVISION: {},
+        Action.RECORD_PREPARATION: {},
+        Action.SCHEDULE: {"council": "rsr", "meeting_date": FIRST_MEETING},
+        Action.APPROVE: {},
+        Action.REJECT: {},
+        Action.DEFER: {"meeting_date": LATER_MEETING},
+        Action.REFER_BACK: {},
+        Action.REPORT_PROGRESS: {"period": "2026-T1", "indicator_values": None, "lessons": None},
+        Action.CLOSE: {},
+        Action.WITHDRAW: {},
+    }.items()
 }
 
 
@@ -86,19 +91,19 @@ def ready_for(app: RusApp, content: dict[str, object]) -> Callable[[str], str]:
             actor("preparer"),
             actor("secretary"),
         )
-        initiative = app.propose(coordinator, content).id
+        initiative = app.propose(Propose(**content), coordinator).id
         if action in ("submit", "revise", "withdraw"):
             return initiative
-        app.submit(initiative, coordinator)
+        app.execute(initiative, Submit(), coordinator)
         if action in ("return_for_revision", "record_preparation"):
             return initiative
-        app.record_preparation(initiative, preparer, memo="PM", recommendation="approve")
+        app.execute(initiative, RecordPreparation(memo="PM", recommendation="approve"), preparer)
         if action == Action.SCHEDULE.value:
             return initiative
-        app.schedule(initiative, preparer, council="rsr", meeting_date=FIRST_MEETING)
+        app.execute(initiative, Schedule(council="rsr", meeting_date=FIRST_MEETING), preparer)
         if action in ("approve", "reject", "defer", "refer_back"):
             return initiative
-        app.approve(initiative, secretary, decision_text="Godkänd.")
+        app.execute(initiative, Approve(decision_text="Godkänd."), secretary)
         return initiative
 
     return make

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from ruswf.app.service import RusApp
+from ruswf.domain.commands import Propose, RecordPreparation, Schedule, Submit
 from tests.api.conftest import FIRST_MEETING, LATER_MEETING, actor
 from tests.conftest import free_port
 
@@ -70,10 +71,12 @@ def test_concurrent_conflicting_decisions_exactly_one_succeeds(
 ) -> None:
     """8 secretaries decide the same initiative at once: one decision is recorded, the
     rest get 409 (or 412: their If-Match went stale)."""
-    initiative = app.propose(actor("coordinator"), content).id
-    app.submit(initiative, actor("coordinator"))
-    app.record_preparation(initiative, actor("preparer"), memo="PM", recommendation="approve")
-    app.schedule(initiative, actor("preparer"), council="rsr", meeting_date=FIRST_MEETING)
+    initiative = app.propose(Propose(**content), actor("coordinator")).id
+    app.execute(initiative, Submit(), actor("coordinator"))
+    app.execute(
+        initiative, RecordPreparation(memo="PM", recommendation="approve"), actor("preparer")
+    )
+    app.execute(initiative, Schedule(council="rsr", meeting_date=FIRST_MEETING), actor("preparer"))
     decisions = [
         ("approve", {"decision_text": "Bifall."}),
         ("reject", {"reason": "Avslag."}),

@@ -10,27 +10,28 @@ import pytest
 from ruswf.app.authorization import ROLE_ACTIONS, Role
 from ruswf.app.service import RusApp
 from ruswf.app.views import InitiativeView
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Propose
+from ruswf.domain.lifecycle import Action
+from tests.domain.driver import example_body
 
-# A body for every action that the service accepts on the standard initiative.
+# A body for every action that the service accepts on the standard initiative: the
+# definitions' examples, with this initiative's meetings, period and indicator.
 BODIES: dict[str, dict[str, Any]] = {
-    "submit": {"comment": "Till beredning."},
-    "revise": {"summary": "Analys av besöksnäringens utveckling, reviderad."},
-    "return_for_revision": {"reason": "Målen behöver förtydligas."},
-    "record_preparation": {"memo": "Beredd i RUS-gruppen.", "recommendation": "approve"},
-    "schedule": {"council": "rsr", "meeting_date": "2026-05-21"},
-    "approve": {"decision_text": "Rådet ställer sig bakom insatsen."},
-    "reject": {"reason": "Ryms inte inom prioriteringarna."},
-    "defer": {"reason": "Underlaget behöver kompletteras.", "meeting_date": "2026-06-18"},
-    "refer_back": {"reason": "Förankra med kommunerna."},
-    "report_progress": {
-        "period": "2026-T2",
-        "status": "on_track",
-        "narrative": "Enligt plan.",
-        "indicator_values": {"Nya företag": 3},
-    },
-    "close": {"final_report": "Målen är nådda.", "lessons": ["Förankra tidigt."]},
-    "withdraw": {"reason": "Finansieringen föll bort."},
+    action.value: example_body(action, **on_the_standard_initiative)
+    for action, on_the_standard_initiative in {
+        Action.SUBMIT: {},
+        Action.REVISE: {"summary": "Analys av besöksnäringens utveckling, reviderad."},
+        Action.RETURN_FOR_REVISION: {},
+        Action.RECORD_PREPARATION: {},
+        Action.SCHEDULE: {"council": "rsr", "meeting_date": "2026-05-21"},
+        Action.APPROVE: {},
+        Action.REJECT: {},
+        Action.DEFER: {"meeting_date": "2026-06-18"},
+        Action.REFER_BACK: {},
+        Action.REPORT_PROGRESS: {"period": "2026-T2", "indicator_values": {"Nya företag": 3}},
+        Action.CLOSE: {},
+        Action.WITHDRAW: {},
+    }.items()
 }
 
 Drive = Callable[..., InitiativeView]
@@ -65,4 +66,4 @@ def drive(app: RusApp, actors: dict[Role, ActorRef]) -> Drive:
 @pytest.fixture
 def proposed(app: RusApp, coordinator: ActorRef, content: dict[str, object]) -> str:
     """The id of a new initiative in `proposal`, led by the coordinator's organisation."""
-    return app.propose(coordinator, content).id
+    return app.propose(Propose(**content), coordinator).id

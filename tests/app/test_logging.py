@@ -6,8 +6,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from ruswf.app.service import RusApp
+from ruswf.domain.commands import ActorRef, Propose, RecordPreparation, Submit, Withdraw
 from ruswf.domain.errors import ValidationError
-from ruswf.domain.initiative import ActorRef
 
 COMMAND_KEYS = {
     "event",
@@ -26,9 +26,11 @@ def test_each_command_logs_one_command_entry_with_its_context(
     app: RusApp, coordinator: ActorRef, preparer: ActorRef, content: dict[str, object]
 ) -> None:
     with capture_logs() as logs:
-        initiative_id = app.propose(coordinator, content).id
-        app.submit(initiative_id, coordinator)
-        app.record_preparation(initiative_id, preparer, memo="Beredd.", recommendation="other")
+        initiative_id = app.propose(Propose(**content), coordinator).id
+        app.execute(initiative_id, Submit(), coordinator)
+        app.execute(
+            initiative_id, RecordPreparation(memo="Beredd.", recommendation="other"), preparer
+        )
 
     commands = [entry for entry in logs if entry["event"] == "command"]
     assert [(c["action"], c["version"]) for c in commands] == [
@@ -51,17 +53,17 @@ def test_each_command_logs_one_command_entry_with_its_context(
 def test_a_failed_command_logs_no_command_entry(
     app: RusApp, coordinator: ActorRef, content: dict[str, object]
 ) -> None:
-    initiative_id = app.propose(coordinator, content).id
+    initiative_id = app.propose(Propose(**content), coordinator).id
     with capture_logs() as logs, pytest.raises(ValidationError):
-        app.withdraw(initiative_id, coordinator, reason="")
+        app.execute(initiative_id, Withdraw(reason=""), coordinator)
     assert [e for e in logs if e["event"] == "command"] == []
 
 
 def test_an_idempotent_replay_logs_a_replay_not_a_command(
     app: RusApp, coordinator: ActorRef, content: dict[str, object]
 ) -> None:
-    initiative_id = app.propose(coordinator, content).id
-    app.submit(initiative_id, coordinator, idempotency_key="k-1")
+    initiative_id = app.propose(Propose(**content), coordinator).id
+    app.execute(initiative_id, Submit(), coordinator, idempotency_key="k-1")
     with capture_logs() as logs:
-        app.submit(initiative_id, coordinator, idempotency_key="k-1")
+        app.execute(initiative_id, Submit(), coordinator, idempotency_key="k-1")
     assert [e["event"] for e in logs] == ["idempotent_replay"]

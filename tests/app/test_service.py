@@ -25,8 +25,9 @@ from ruswf.app.idempotency import IdempotencyRecord
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.views import InitiativeView
+from ruswf.domain.commands import ActorRef, Propose, ReportProgress, Submit, Withdraw
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
-from ruswf.domain.initiative import ActorRef, Initiative
+from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import Strategy
 
 from .conftest import BODIES, Drive
@@ -62,13 +63,13 @@ def test_initiative_goes_from_proposal_to_closed(proposed: str, drive: Drive) ->
     ]
     final = drive(proposed)
     assert (final.version, final.allowed_actions, final.state_label) == (7, [], "Avslutad")
-    assert final.lessons == ["Förankra tidigt."]
+    assert final.lessons == [*BODIES["report_progress"]["lessons"], *BODIES["close"]["lessons"]]
 
 
 def test_propose_returns_plain_data_with_the_callers_allowed_actions(
     app: RusApp, coordinator: ActorRef, content: dict[str, object]
 ) -> None:
-    view = app.propose(coordinator, content)
+    view = app.propose(Propose(**content), coordinator)
     assert isinstance(view, InitiativeView)
     assert (view.state, view.version, view.lead_actor) == ("proposal", 1, "sundsvall")
     assert view.allowed_actions == ["submit", "revise", "withdraw"]
@@ -130,12 +131,12 @@ def test_second_writer_at_the_same_version_gets_a_concurrency_conflict(
 
         def load_then_let_the_other_writer_win(initiative_id: object) -> object:
             loaded = load(initiative_id)
-            second.withdraw(initiative_id, coordinator, reason="Den andra skrivaren.")
+            second.execute(initiative_id, Withdraw(reason="Den andra skrivaren."), coordinator)
             return loaded
 
         monkeypatch.setattr(first, "_load", load_then_let_the_other_writer_win)
         with pytest.raises(ConcurrencyConflictError):
-            first.submit(proposed, coordinator)
+            first.execute(proposed, Submit(), coordinator)
 
         winner = second.get_initiative(proposed)
         assert (winner.state, winner.version) == ("withdrawn", 2)
@@ -170,7 +171,7 @@ def test_two_writers_in_parallel_exactly_one_wins(
 
         def write(writer: RusApp, reason: str) -> None:
             try:
-                outcomes.append(writer.withdraw(proposed, coordinator, reason=reason))
+                outcomes.append(writer.execute(proposed, Withdraw(reason=reason), coordinator))
             except ConcurrencyConflictError as conflict:
                 outcomes.append(conflict)
 
@@ -196,9 +197,9 @@ def test_two_writers_in_parallel_exactly_one_wins(
 def test_stale_expected_version_raises_stale_version_error(
     app: RusApp, proposed: str, coordinator: ActorRef
 ) -> None:
-    app.submit(proposed, coordinator, expected_version=1)
+    app.execute(proposed, Submit(), coordinator, expected_version=1)
     with pytest.raises(StaleVersionError) as raised:
-        app.withdraw(proposed, coordinator, reason="För sent.", expected_version=1)
+        app.execute(proposed, Withdraw(reason="För sent."), coordinator, expected_version=1)
     assert (raised.value.expected, raised.value.current) == (1, 2)
     assert app.get_initiative(proposed).version == 2
 
@@ -227,9 +228,9 @@ def test_idempotent_retry_returns_the_first_result_and_records_nothing(
 def test_idempotent_retry_of_a_proposal_returns_the_same_initiative(
     app: RusApp, coordinator: ActorRef, content: dict[str, object]
 ) -> None:
-    first = app.propose(coordinator, content, idempotency_key="new-1")
+    first = app.propose(Propose(**content), coordinator, idempotency_key="new-1")
     recorded = _recorded(app)
-    retry = app.propose(coordinator, dict(content), idempotency_key="new-1")
+    retry = app.propose(Propose(**dict(content)), coordinator, idempotency_key="new-1")
     assert retry == first
     assert _recorded(app) == recorded
 
@@ -237,9 +238,9 @@ def test_idempotent_retry_of_a_proposal_returns_the_same_initiative(
 def test_idempotent_retry_returns_the_first_result_after_later_changes(
     app: RusApp, proposed: str, coordinator: ActorRef, drive: Drive
 ) -> None:
-    first = app.submit(proposed, coordinator, idempotency_key="k-1")
+    first = app.execute(proposed, Submit(), coordinator, idempotency_key="k-1")
     drive(proposed, "record_preparation")
-    retry = app.submit(proposed, coordinator, idempotency_key="k-1")
+    retry = app.execute(proposed, Submit(), coordinator, idempotency_key="k-1")
     assert (retry.version, retry.state) == (first.version, "council_preparation")
 
 
@@ -247,8 +248,8 @@ def test_idempotent_retry_with_the_same_expected_version_returns_the_first_resul
     app: RusApp, proposed: str, coordinator: ActorRef
 ) -> None:
     """A retried request carries the If-Match of the first; it must not turn into a 412."""
-    first = app.submit(proposed, coordinator, expected_version=1, idempotency_key="k-1")
-    retry = app.submit(proposed, coordinator, expected_version=1, idempotency_key="k-1")
+    first = app.execute(proposed, Submit(), coordinator, expected_version=1, idempotency_key="k-1")
+    retry = app.execute(proposed, Submit(), coordinator, expected_version=1, idempotency_key="k-1")
     assert retry == first
 
 
@@ -267,7 +268,7 @@ def test_idempotency_key_reused_with_a_different_payload_is_rejected(
 def test_idempotency_keys_belong_to_their_caller(
     app: RusApp, proposed: str, coordinator: ActorRef, preparer: ActorRef
 ) -> None:
-    app.submit(proposed, coordinator, idempotency_key="k-1")
+    app.execute(proposed, Submit(), coordinator, idempotency_key="k-1")
     view = app.act(proposed, "record_preparation", preparer, BODIES["record_preparation"],
                    idempotency_key="k-1")  # fmt: skip
     assert view.version == 3
@@ -278,7 +279,7 @@ def test_idempotency_key_must_be_a_short_non_blank_string(
     app: RusApp, proposed: str, coordinator: ActorRef, key: str
 ) -> None:
     with pytest.raises(ValidationError) as raised:
-        app.submit(proposed, coordinator, idempotency_key=key)
+        app.execute(proposed, Submit(), coordinator, idempotency_key=key)
     assert raised.value.field == "Idempotency-Key"
 
 
@@ -327,7 +328,7 @@ def test_get_initiative_as_of_before_it_existed_raises_not_found(
 ) -> None:
     before = datetime.now(UTC)
     time.sleep(0.002)
-    initiative_id = app.propose(coordinator, content).id
+    initiative_id = app.propose(Propose(**content), coordinator).id
     with pytest.raises(InitiativeNotFoundError):
         app.get_initiative(initiative_id, as_of=before)
     with pytest.raises(InitiativeNotFoundError):
@@ -340,7 +341,7 @@ def test_get_initiative_as_of_between_two_commands_returns_the_earlier_state(
     time.sleep(0.002)
     between = datetime.now(UTC)
     time.sleep(0.002)
-    app.submit(proposed, coordinator)
+    app.execute(proposed, Submit(), coordinator)
     then = app.get_initiative(proposed, as_of=between)
     assert (then.version, then.state) == (1, "proposal")
     assert app.get_initiative(proposed, as_of=datetime.now(UTC)).state == "council_preparation"
@@ -352,7 +353,7 @@ def test_get_initiative_as_of_a_naive_time_reads_it_as_utc(
     time.sleep(0.002)
     between = datetime.now(UTC)
     time.sleep(0.002)
-    app.submit(proposed, coordinator)
+    app.execute(proposed, Submit(), coordinator)
     assert app.get_initiative(proposed, as_of=between.replace(tzinfo=None)).version == 1
 
 
@@ -362,7 +363,7 @@ def test_get_initiative_as_of_a_time_in_another_zone(
     time.sleep(0.002)
     between = datetime.now(UTC).astimezone(ZoneInfo(app.strategy.timezone))
     time.sleep(0.002)
-    app.submit(proposed, coordinator)
+    app.execute(proposed, Submit(), coordinator)
     assert app.get_initiative(proposed, as_of=between).version == 1
 
 
@@ -394,12 +395,10 @@ def test_initiative_with_more_than_100_events_is_loaded_from_a_snapshot(
 ) -> None:
     drive(proposed, "submit", "record_preparation", "schedule", "approve")
     for number in range(97):
-        app.report_progress(
+        app.execute(
             proposed,
+            ReportProgress(period="2026-T3", status="on_track", narrative=f"Rapport {number}."),
             coordinator,
-            period="2026-T3",
-            status="on_track",
-            narrative=f"Rapport {number}.",
         )
     view = app.get_initiative(proposed)
     assert view.version == 102
@@ -445,7 +444,7 @@ def test_coordinator_cannot_propose_for_another_lead_actor(
 ) -> None:
     other = ActorRef("coord-9", "kramfors", "coordinator")
     with pytest.raises(PermissionDeniedError):
-        app.propose(other, content)
+        app.propose(Propose(**content), other)
     assert _recorded(app) == 0
 
 
@@ -475,7 +474,7 @@ def test_reading_roles_take_no_workflow_actions(
     with pytest.raises(PermissionDeniedError):
         app.act(proposed, "submit", reader, {})
     with pytest.raises(PermissionDeniedError):
-        app.propose(reader, content)
+        app.propose(Propose(**content), reader)
     assert app.get_initiative(proposed, reader).allowed_actions == []
 
 
@@ -575,13 +574,13 @@ def test_unknown_initiative_raises_not_found(
     with pytest.raises(InitiativeNotFoundError):
         app.history(initiative_id)
     with pytest.raises(InitiativeNotFoundError):
-        app.submit(initiative_id, coordinator)
+        app.execute(initiative_id, Submit(), coordinator)
 
 
 def test_an_idempotency_record_is_not_an_initiative(
     app: RusApp, proposed: str, coordinator: ActorRef
 ) -> None:
-    app.submit(proposed, coordinator, idempotency_key="k-1")
+    app.execute(proposed, Submit(), coordinator, idempotency_key="k-1")
     record_id = IdempotencyRecord.create_id(scope="sundsvall/coord-1", key="k-1")
     with pytest.raises(InitiativeNotFoundError):
         app.get_initiative(record_id)
@@ -603,7 +602,7 @@ def test_keyed_command_racing_its_first_run_returns_the_first_result(
     approved = drive(proposed)
     assert approved.approval_period is not None
     report = {"period": approved.approval_period, "status": "on_track", "narrative": "Enligt plan."}
-    first = app.report_progress(proposed, coordinator, idempotency_key="lost-ack", **report)
+    first = app.execute(proposed, ReportProgress(**report), coordinator, idempotency_key="lost-ack")
     other = RusApp(strategy, settings)
     try:
         real_replay = other._replay
@@ -614,7 +613,9 @@ def test_keyed_command_racing_its_first_run_returns_the_first_result(
             return None if len(calls) == 1 else real_replay(*args)
 
         monkeypatch.setattr(other, "_replay", replay_missing_the_first_run)
-        again = other.report_progress(proposed, coordinator, idempotency_key="lost-ack", **report)
+        again = other.execute(
+            proposed, ReportProgress(**report), coordinator, idempotency_key="lost-ack"
+        )
     finally:
         other.close()
     assert calls == ["replay", "replay"]  # the look-up missed, then the save collided

@@ -21,7 +21,17 @@ from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.cli.audit import audit_cli, gdpr_cli
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import (
+    ActorRef,
+    Approve,
+    Defer,
+    Propose,
+    RecordPreparation,
+    ReferBack,
+    Revise,
+    Schedule,
+    Submit,
+)
 from ruswf.domain.strategy import Strategy
 
 FIRST_MEETING = "2026-01-15"  # RSR meetings of the shipped annual cycle
@@ -185,22 +195,30 @@ def decided(
 ) -> str:
     """An initiative deferred once, referred back once, revised, then approved: its
     decisions are 1 deferred, 2 referred_back, 3 approved."""
-    initiative = app.propose(coordinator, content).id
-    app.submit(initiative, coordinator, comment="Till beredning.")
-    app.record_preparation(
-        initiative, preparer, memo="PM: första beredningen.", recommendation="approve"
+    initiative = app.propose(Propose(**content), coordinator).id
+    app.execute(initiative, Submit(comment="Till beredning."), coordinator)
+    app.execute(
+        initiative,
+        RecordPreparation(memo="PM: första beredningen.", recommendation="approve"),
+        preparer,
     )
-    app.schedule(initiative, preparer, council="rsr", meeting_date=FIRST_MEETING)
-    app.defer(
-        initiative, secretary, reason="Underlaget saknar budget.", meeting_date=SECOND_MEETING
+    app.execute(initiative, Schedule(council="rsr", meeting_date=FIRST_MEETING), preparer)
+    app.execute(
+        initiative,
+        Defer(reason="Underlaget saknar budget.", meeting_date=SECOND_MEETING),
+        secretary,
     )
-    app.refer_back(initiative, secretary, reason="Förankra med kommunerna.")
-    app.revise(
-        initiative, coordinator, changes={"title": "Branschanalys 2.0"}, comment="Efter återremiss."
+    app.execute(initiative, ReferBack(reason="Förankra med kommunerna."), secretary)
+    app.execute(
+        initiative,
+        Revise(changes={"title": "Branschanalys 2.0"}, comment="Efter återremiss."),
+        coordinator,
     )
-    app.record_preparation(
-        initiative, preparer, memo="PM: andra beredningen.", recommendation="approve"
+    app.execute(
+        initiative,
+        RecordPreparation(memo="PM: andra beredningen.", recommendation="approve"),
+        preparer,
     )
-    app.schedule(initiative, preparer, council="rsr", meeting_date=THIRD_MEETING)
-    app.approve(initiative, secretary, decision_text="RSR ställer sig bakom insatsen.")
+    app.execute(initiative, Schedule(council="rsr", meeting_date=THIRD_MEETING), preparer)
+    app.execute(initiative, Approve(decision_text="RSR ställer sig bakom insatsen."), secretary)
     return initiative

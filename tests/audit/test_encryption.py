@@ -14,7 +14,7 @@ from ruswf.app.audit.ledger import Ledger
 from ruswf.app.audit.verify import verify_store
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings, SettingsError
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Propose, RecordPreparation, Submit
 from tests.audit.conftest import RawStore
 
 MARKER = "Krypterad-insats"
@@ -24,8 +24,8 @@ def test_stored_events_and_snapshots_are_not_plaintext(
     open_app: Callable[..., RusApp], raw: RawStore, coordinator: ActorRef, content: Any
 ) -> None:
     app = open_app(cipher_key=AESCipher.create_key(32), snapshot_interval=2)
-    initiative = app.propose(coordinator, {**content, "title": MARKER}).id
-    app.submit(initiative, coordinator)
+    initiative = app.propose(Propose(**{**content, "title": MARKER}), coordinator).id
+    app.execute(initiative, Submit(), coordinator)
     states = [bytes(r[0]) for r in raw.execute(f"SELECT state FROM {raw.events}")]
     states += [bytes(r[0]) for r in raw.execute(f"SELECT state FROM {raw.snapshots}")]
     assert len(states) == 3
@@ -43,9 +43,9 @@ def test_everything_works_with_encryption_on(
     content: Any,
 ) -> None:
     app = open_app(cipher_key=AESCipher.create_key(16))
-    initiative = app.propose(coordinator, {**content, "title": MARKER}).id
-    app.submit(initiative, coordinator)
-    app.record_preparation(initiative, preparer, memo="PM.", recommendation="approve")
+    initiative = app.propose(Propose(**{**content, "title": MARKER}), coordinator).id
+    app.execute(initiative, Submit(), coordinator)
+    app.execute(initiative, RecordPreparation(memo="PM.", recommendation="approve"), preparer)
     assert [e.type for e in app.history(initiative)][-1] == "PreparationRecorded"
     assert app.get_initiative(initiative, version=1).state == "proposal"
     projections = Projections(app)
@@ -59,7 +59,7 @@ def test_the_chains_need_no_key_and_catch_an_altered_ciphertext(
     open_app: Callable[..., RusApp], raw: RawStore, coordinator: ActorRef, content: Any
 ) -> None:
     app = open_app(cipher_key=AESCipher.create_key(32))
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
     ledger = Ledger(app)
     ledger.seal()
     state = raw.state(1)
@@ -75,9 +75,9 @@ def test_a_rotated_key_writes_new_events_and_still_reads_old_ones(
 ) -> None:
     old, new = AESCipher.create_key(32), AESCipher.create_key(32)
     before = open_app(cipher_key=old)
-    initiative = before.propose(coordinator, content).id
+    initiative = before.propose(Propose(**content), coordinator).id
     after = open_app(cipher_key=new, cipher_previous_keys=old)
-    after.submit(initiative, coordinator)
+    after.execute(initiative, Submit(), coordinator)
     assert [e.type for e in after.history(initiative)] == ["Proposed", "Submitted"]
     without_old = open_app(cipher_key=new)
     first = without_old.recorder.select_notifications(1, 1)[0]

@@ -14,7 +14,7 @@ from typing import Any
 from ruswf.app.audit.export import AUDIT_COLUMNS, DECISION_COLUMNS, export, selection
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Propose
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -86,7 +86,7 @@ def test_open_data_decisions_have_no_personal_data(
 def test_export_of_an_initiative_or_a_period(
     app: RusApp, decided: str, coordinator: ActorRef, content: dict[str, Any], tmp_path: Path
 ) -> None:
-    other = app.propose(coordinator, content).id
+    other = app.propose(Propose(**content), coordinator).id
     mine = export(app, selection(app, initiative_id=decided), tmp_path / "mine")
     assert mine["files"][0]["rows"] == 10
     assert {r["initiative_id"] for r in lines(tmp_path / "mine" / "audit_trail.jsonl")} == {decided}

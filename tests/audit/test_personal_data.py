@@ -17,8 +17,16 @@ from ruswf.app.audit.people import ERASED, People
 from ruswf.app.audit.replay import history_as_of
 from ruswf.app.audit.verify import verify_store
 from ruswf.app.service import RusApp
+from ruswf.domain.commands import (
+    ActorRef,
+    Approve,
+    Propose,
+    RecordPreparation,
+    Revise,
+    Schedule,
+    Submit,
+)
 from ruswf.domain.errors import ValidationError
-from ruswf.domain.initiative import ActorRef
 from tests.audit.conftest import RawStore
 
 NAME = "Greta Personsdotter"
@@ -50,8 +58,8 @@ def test_events_snapshots_and_projections_hold_only_the_person_id(
     content: dict[str, Any],
 ) -> None:
     app = open_app(snapshot_interval=2)
-    initiative = app.propose(coordinator, {**content, "contact_person": greta}).id
-    app.submit(initiative, coordinator)  # a snapshot at version 2
+    initiative = app.propose(Propose(**{**content, "contact_person": greta}), coordinator).id
+    app.execute(initiative, Submit(), coordinator)  # a snapshot at version 2
     projections = Projections(app)
     projections.catch_up()
     projections.ledger.seal()
@@ -65,7 +73,7 @@ def test_events_snapshots_and_projections_hold_only_the_person_id(
 def test_erasure_makes_the_person_unreadable_in_the_whole_store(
     app: RusApp, people: People, greta: str, raw: RawStore, coordinator: ActorRef, content: Any
 ) -> None:
-    app.propose(coordinator, {**content, "contact_person": greta})
+    app.propose(Propose(**{**content, "contact_person": greta}), coordinator)
     assert personal_data_in(raw.dump()) == [NAME, EMAIL, PHONE]  # in the registry, so far
     people.erase(greta, erased_by="adm")
     assert personal_data_in(raw.dump()) == []
@@ -89,8 +97,8 @@ def test_history_still_replays_and_chains_still_verify_after_erasure(
     content: dict[str, Any],
     run: Callable[..., Any],
 ) -> None:
-    initiative = app.propose(coordinator, {**content, "contact_person": greta}).id
-    app.revise(initiative, coordinator, changes={"summary": "Ny sammanfattning."})
+    initiative = app.propose(Propose(**{**content, "contact_person": greta}), coordinator).id
+    app.execute(initiative, Revise(changes={"summary": "Ny sammanfattning."}), coordinator)
     ledger = Ledger(app)
     ledger.seal()
     before = ledger.head()
@@ -109,7 +117,7 @@ def test_history_still_replays_and_chains_still_verify_after_erasure(
 def test_dossier_shows_the_contact_until_erased_then_raderad(
     app: RusApp, people: People, greta: str, coordinator: ActorRef, content: dict[str, Any]
 ) -> None:
-    initiative = app.propose(coordinator, {**content, "contact_person": greta}).id
+    initiative = app.propose(Propose(**{**content, "contact_person": greta}), coordinator).id
     _walk_to_decision(app, initiative)
     assert build_dossier(app, initiative, 1, people=people)["contact_person"]["name"] == NAME
     people.erase(greta, erased_by="adm")
@@ -120,7 +128,7 @@ def test_dossier_shows_the_contact_until_erased_then_raderad(
 def test_exports_never_hold_personal_data(
     app: RusApp, greta: str, coordinator: ActorRef, content: dict[str, Any], tmp_path: Path
 ) -> None:
-    initiative = app.propose(coordinator, {**content, "contact_person": greta}).id
+    initiative = app.propose(Propose(**{**content, "contact_person": greta}), coordinator).id
     _walk_to_decision(app, initiative)
     export(app, selection(app), tmp_path / "export")
     written = b"".join(p.read_bytes() for p in (tmp_path / "export").iterdir())
@@ -132,7 +140,7 @@ def test_contact_person_must_be_a_registry_id_not_an_address(
     app: RusApp, coordinator: ActorRef, content: dict[str, Any]
 ) -> None:
     with pytest.raises(ValidationError) as raised:
-        app.propose(coordinator, {**content, "contact_person": EMAIL})
+        app.propose(Propose(**{**content, "contact_person": EMAIL}), coordinator)
     assert raised.value.field == "contact_person"
 
 
@@ -162,7 +170,7 @@ def _walk_to_decision(app: RusApp, initiative: str) -> None:
     coordinator = ActorRef("coord-1", "sundsvall", "coordinator")
     preparer = ActorRef("prep-1", "region_vasternorrland", "preparer")
     secretary = ActorRef("sec-1", "region_vasternorrland", "secretary")
-    app.submit(initiative, coordinator)
-    app.record_preparation(initiative, preparer, memo="PM.", recommendation="approve")
-    app.schedule(initiative, preparer, council="rsr", meeting_date="2026-01-15")
-    app.approve(initiative, secretary, decision_text="Bifall.")
+    app.execute(initiative, Submit(), coordinator)
+    app.execute(initiative, RecordPreparation(memo="PM.", recommendation="approve"), preparer)
+    app.execute(initiative, Schedule(council="rsr", meeting_date="2026-01-15"), preparer)
+    app.execute(initiative, Approve(decision_text="Bifall."), secretary)

@@ -12,8 +12,8 @@ from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, render
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.audit.replay import diff, history_as_of
 from ruswf.app.service import RusApp
+from ruswf.domain.commands import ActorRef, Propose, RecordPreparation, Reject, Schedule, Submit
 from ruswf.domain.errors import ValidationError
-from ruswf.domain.initiative import ActorRef
 from tests.audit.conftest import FIRST_MEETING, SECOND_MEETING, THIRD_MEETING
 
 
@@ -119,11 +119,13 @@ def test_printable_dossier_escapes_user_text(
     content: dict[str, Any],
 ) -> None:
     hostile = '<script>alert("x")</script>'
-    initiative = app.propose(coordinator, {**content, "title": hostile}).id
-    app.submit(initiative, coordinator)
-    app.record_preparation(initiative, preparer, memo=f"PM {hostile}", recommendation="reject")
-    app.schedule(initiative, preparer, council="rsr", meeting_date=FIRST_MEETING)
-    app.reject(initiative, secretary, reason=f"Nej & {hostile}")
+    initiative = app.propose(Propose(**{**content, "title": hostile}), coordinator).id
+    app.execute(initiative, Submit(), coordinator)
+    app.execute(
+        initiative, RecordPreparation(memo=f"PM {hostile}", recommendation="reject"), preparer
+    )
+    app.execute(initiative, Schedule(council="rsr", meeting_date=FIRST_MEETING), preparer)
+    app.execute(initiative, Reject(reason=f"Nej & {hostile}"), secretary)
     page = render_html(build_dossier(app, initiative, 1))
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page

@@ -16,15 +16,15 @@ from ruswf.app.audit.ledger import GENESIS, Ledger
 from ruswf.app.audit.signing import HeadFileError, export_head, read_head_file
 from ruswf.app.audit.verify import check_head, verify_store
 from ruswf.app.service import RusApp
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Propose, Submit
 from tests.audit.conftest import RawStore
 
 
 def three_events(app: RusApp, coordinator: ActorRef, content: dict[str, object]) -> list[str]:
     """Positions 1 and 3 belong to initiative A (versions 1, 2), position 2 to B."""
-    first = app.propose(coordinator, content).id
-    second = app.propose(coordinator, {**content, "title": "Andra insatsen"}).id
-    app.submit(first, coordinator, comment="marker-comment")
+    first = app.propose(Propose(**content), coordinator).id
+    second = app.propose(Propose(**{**content, "title": "Andra insatsen"}), coordinator).id
+    app.execute(first, Submit(comment="marker-comment"), coordinator)
     return [first, second]
 
 
@@ -67,7 +67,7 @@ def test_events_not_sealed_yet_are_checked_and_reported_pending(
 ) -> None:
     three_events(app, coordinator, content)
     ledger.seal()
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
     result = verify_store(app, ledger)
     assert (result.ok, result.checked, result.sealed, result.pending) == (True, 4, 3, 1)
 
@@ -156,8 +156,8 @@ def test_verify_names_a_snapshot_altered_with_sql(
     open_app: Callable[..., RusApp], raw: RawStore, coordinator: ActorRef, content: dict[str, Any]
 ) -> None:
     app = open_app(snapshot_interval=2)
-    initiative = app.propose(coordinator, {**content, "title": "Snapshot-marker"}).id
-    app.submit(initiative, coordinator)
+    initiative = app.propose(Propose(**{**content, "title": "Snapshot-marker"}), coordinator).id
+    app.execute(initiative, Submit(), coordinator)
     ledger = Ledger(app)
     ledger.seal()
     assert verify_store(app, ledger).snapshots == 1
@@ -178,7 +178,7 @@ def test_signed_head_proves_later_that_nothing_before_it_changed(
     ledger.seal()
     key = Ed25519PrivateKey.generate()
     document = json.loads(json.dumps(export_head(ledger.head(), key)))
-    app.propose(coordinator, content)  # later events do not matter
+    app.propose(Propose(**content), coordinator)  # later events do not matter
     head = read_head_file(document, key.public_key()).head
     assert check_head(app, head.position, head.count, head.ledger_hash).ok
 
@@ -283,11 +283,11 @@ def test_events_sealed_while_verify_runs_count_as_pending(
 ) -> None:
     """A follower may seal more while verify walks the log: verify holds to the head it
     read first, so the newer seals are no false alarm."""
-    app.propose(coordinator, content)
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
+    app.propose(Propose(**content), coordinator)
     ledger.seal()
     head_at_start = ledger.head()
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
     ledger.seal()
     monkeypatch.setattr(ledger, "head", lambda: head_at_start)
     result = verify_store(app, ledger)

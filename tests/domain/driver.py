@@ -1,20 +1,27 @@
 """Drives an Initiative through its lifecycle in memory, without any store.
 
-Everything here is derived from the lifecycle table (`TRANSITIONS`): the way to reach
-each state is a shortest path from `proposal`, and each guard names the action that
-establishes it. Only the per-action input below is written by hand, so a new action
-fails loudly (KeyError) until it is given one.
+Everything here is derived: the way to reach each state is a shortest path from
+`proposal` in the lifecycle table (`TRANSITIONS`), each guard names the action that
+establishes it, each action's command and input come from its definition in
+`ruswf.domain.commands` (the fields' examples). Only what depends on the initiative
+(meetings, periods, indicators) and the broken input below are written by hand.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
-from ruswf.domain.initiative import ActorRef, Initiative
+from ruswf.app.authorization import ROLE_ACTIONS, Role
+from ruswf.domain.commands import COMMANDS as DOMAIN_COMMANDS
+from ruswf.domain.commands import ActorRef, Context, fields_of, proposal_from_body
+from ruswf.domain.commands import Command as DomainCommand
+from ruswf.domain.initiative import Initiative
 from ruswf.domain.lifecycle import TRANSITIONS, Action, State, actions_from
 from ruswf.domain.strategy import Strategy
 from tests.conftest import CONTENT
@@ -30,27 +37,48 @@ MEETING = date(2026, 5, 21)
 # The action whose event makes each guard's fact true.
 GUARD_ESTABLISHED_BY: dict[str, Action] = {"has_preparation": Action.RECORD_PREPARATION}
 
+# Who takes each action: the first role the role table lets take it.
+ACTORS: dict[Role, ActorRef] = {
+    Role.COORDINATOR: COORDINATOR,
+    Role.PREPARER: PREPARER,
+    Role.SECRETARY: SECRETARY,
+}
+
+
+def actor_for(action: Action) -> ActorRef:
+    return next(ACTORS[role] for role in ACTORS if action.value in ROLE_ACTIONS[role])
+
+
+def take(
+    initiative: Initiative, strategy: Strategy, action: Action, arguments: Mapping[str, Any]
+) -> None:
+    """Take `action` with `arguments` (its command's fields), as its role would."""
+    context = Context(actor=actor_for(action), day=DAY, strategy=strategy, calendar=strategy)
+    initiative.execute(context, DOMAIN_COMMANDS[action](**arguments))
+
+
 Command = Callable[[Initiative, Strategy, Mapping[str, Any]], None]
 
 COMMANDS: dict[Action, Command] = {
-    Action.SUBMIT: lambda i, s, a: i.submit(COORDINATOR, DAY, **a),
-    Action.REVISE: lambda i, s, a: i.revise(s, COORDINATOR, DAY, **a),
-    Action.RETURN_FOR_REVISION: lambda i, s, a: i.return_for_revision(PREPARER, DAY, **a),
-    Action.RECORD_PREPARATION: lambda i, s, a: i.record_preparation(PREPARER, DAY, **a),
-    Action.SCHEDULE: lambda i, s, a: i.schedule(s, PREPARER, DAY, **a),
-    Action.APPROVE: lambda i, s, a: i.approve(s, SECRETARY, **a),
-    Action.REJECT: lambda i, s, a: i.reject(SECRETARY, **a),
-    Action.DEFER: lambda i, s, a: i.defer(s, SECRETARY, **a),
-    Action.REFER_BACK: lambda i, s, a: i.refer_back(SECRETARY, **a),
-    Action.REPORT_PROGRESS: lambda i, s, a: i.report_progress(s, COORDINATOR, DAY, **a),
-    Action.CLOSE: lambda i, s, a: i.close(COORDINATOR, DAY, **a),
-    Action.WITHDRAW: lambda i, s, a: i.withdraw(COORDINATOR, DAY, **a),
+    action: partial(lambda action, i, s, a: take(i, s, action, a), action)
+    for action in DOMAIN_COMMANDS
 }
+
+
+def example_input(command: type[DomainCommand]) -> dict[str, Any]:
+    """Each field's example from the command's definition (optional fields too)."""
+    own = {f.name for f in dataclasses.fields(command)}
+    return {
+        f.name: f.spec.example
+        for f in fields_of(command)
+        if f.spec.example is not None and f.name in own
+    }
 
 
 def propose(strategy: Strategy, **changes: Any) -> Initiative:
     """A new initiative in `proposal`, with `changes` applied to the standard content."""
-    return Initiative.propose(strategy, COORDINATOR, {**CONTENT, **changes}, DAY)
+    context = Context(actor=COORDINATOR, day=DAY, strategy=strategy, calendar=strategy)
+    return Initiative.propose(context, proposal_from_body({**CONTENT, **changes}))
 
 
 def next_meeting(strategy: Strategy, council: str, after: date) -> date:
@@ -63,35 +91,35 @@ def next_meeting(strategy: Strategy, council: str, after: date) -> date:
     )
 
 
+def example_body(action: Action, **on_this_initiative: Any) -> dict[str, Any]:
+    """A request body for `action`: its definition's examples, with what depends on the
+    initiative (meetings, periods, indicators, content changes) given by the caller."""
+    body = {**example_input(DOMAIN_COMMANDS[action]), **on_this_initiative}
+    return {name: value for name, value in body.items() if value is not None}
+
+
 def valid_input(strategy: Strategy, initiative: Initiative, action: Action) -> dict[str, Any]:
-    """Input the domain accepts for `action` (when the lifecycle allows it)."""
+    """Input the domain accepts for `action` (when the lifecycle allows it): the
+    examples of the command's definition, and what depends on this initiative."""
     agenda = initiative.agenda or {"council": "rsr", "meeting_date": MEETING.isoformat()}
-    inputs: dict[Action, dict[str, Any]] = {
-        Action.SUBMIT: {"comment": "Till beredning."},
+    on_this_initiative: dict[Action, dict[str, Any]] = {
         Action.REVISE: {"changes": {"summary": initiative.content["summary"] + " Reviderad."}},
-        Action.RETURN_FOR_REVISION: {"reason": "Målen behöver förtydligas."},
-        Action.RECORD_PREPARATION: {"memo": "Beredd i RUS-gruppen.", "recommendation": "approve"},
         Action.SCHEDULE: {"council": "rsr", "meeting_date": MEETING.isoformat()},
-        Action.APPROVE: {"decision_text": "Rådet ställer sig bakom insatsen."},
-        Action.REJECT: {"reason": "Ryms inte inom prioriteringarna."},
         Action.DEFER: {
-            "reason": "Underlaget behöver kompletteras.",
             "meeting_date": next_meeting(
                 strategy, agenda["council"], date.fromisoformat(agenda["meeting_date"])
             ).isoformat(),
         },
-        Action.REFER_BACK: {"reason": "Förankra med kommunerna."},
         Action.REPORT_PROGRESS: {
             "period": initiative.approval_period or "2026-T2",
-            "status": "on_track",
-            "narrative": "Enligt plan.",
             "indicator_values": {"Nya företag": 3},
             "lessons": [],
         },
-        Action.CLOSE: {"final_report": "Målen är nådda.", "lessons": ["Förankra tidigt."]},
-        Action.WITHDRAW: {"reason": "Finansieringen föll bort."},
     }
-    return inputs[action]
+    return {
+        **example_input(DOMAIN_COMMANDS[action]),
+        **on_this_initiative.get(action, {}),
+    }
 
 
 def invalid_input(strategy: Strategy, initiative: Initiative, action: Action) -> dict[str, Any]:

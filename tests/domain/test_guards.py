@@ -11,16 +11,15 @@ from typing import Any
 
 import pytest
 
+from ruswf.domain.commands import ActorRef, proposal_from_body
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
-from ruswf.domain.initiative import ActorRef, Initiative
+from ruswf.domain.initiative import Initiative
 from ruswf.domain.lifecycle import Action, State
 from ruswf.domain.strategy import Strategy
 
 from .driver import (
     COMMANDS,
     CONTENT,
-    COORDINATOR,
-    DAY,
     initiative_in,
     perform,
     propose,
@@ -148,7 +147,7 @@ def test_schedule_accepts_meetings_in_the_past_and_far_ahead(strategy: Strategy)
 def test_effective_date_must_be_a_date_without_time(strategy: Strategy) -> None:
     initiative = initiative_in(strategy, State.PROPOSAL)
     with rejected(initiative, "effective_date"):
-        initiative.submit(COORDINATOR, datetime(2026, 5, 4, 10, 0))
+        _act(strategy, initiative, Action.SUBMIT, effective_date=datetime(2026, 5, 4, 10, 0))
 
 
 # -- deferral ---------------------------------------------------------------------
@@ -343,7 +342,7 @@ def test_revise_rejects_unknown_strategy_reference(
 def test_propose_requires_the_required_fields(name: str, strategy: Strategy) -> None:
     content = {k: v for k, v in CONTENT.items() if k != name}
     with pytest.raises(ValidationError) as raised:
-        Initiative.propose(strategy, COORDINATOR, content, DAY)
+        proposal_from_body(content)
     assert raised.value.field == name
 
 

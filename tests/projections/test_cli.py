@@ -17,7 +17,7 @@ from projections.annual_cycle import ROW_KEYS
 from projections.runtime import READ_MODELS
 from ruswf.app.service import RusApp
 from ruswf.cli.projections import projections_cli, report_cli
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Propose
 
 cli = typer.Typer()
 cli.add_typer(projections_cli, name="projections")
@@ -38,7 +38,7 @@ def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunne
 
 @pytest.fixture
 def proposed(app: RusApp, coordinator: ActorRef, content: dict[str, object]) -> str:
-    return app.propose(coordinator, content, effective_date="2026-02-02").id
+    return app.propose(Propose(**content, effective_date="2026-02-02"), coordinator).id
 
 
 def test_status_lists_every_projection_with_its_lag(run: CliRunner, proposed: str) -> None:

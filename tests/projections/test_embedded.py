@@ -8,7 +8,7 @@ import pytest
 
 from projections import EmbeddedRunner, Projections
 from ruswf.app.service import RusApp
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Propose, Submit
 
 from .conftest import Wait
 
@@ -32,7 +32,7 @@ def test_a_command_is_in_the_board_and_the_report_within_a_second(
     wait_until: Wait,
 ) -> None:
     before = projections.annual_cycle(2026)["rows"]
-    view = app.propose(coordinator, content, effective_date="2026-03-02")
+    view = app.propose(Propose(**content, effective_date="2026-03-02"), coordinator)
 
     def on_board() -> bool:
         items, _ = projections.board(lead_actor="sundsvall")
@@ -46,7 +46,7 @@ def test_a_command_is_in_the_board_and_the_report_within_a_second(
         return bool(rows != before and grow_t1["proposals"] == 1)
 
     assert wait_until(in_report, 1.0) < 1.0
-    app.submit(view.id, coordinator, effective_date="2026-03-03")
+    app.execute(view.id, Submit(effective_date="2026-03-03"), coordinator)
     assert (
         wait_until(lambda: projections.board()[0][0]["state"] == "council_preparation", 1.0) < 1.0
     )
@@ -63,10 +63,10 @@ def test_stopping_the_runner_stops_following(
     runner.start()
     runner.start()  # idempotent
     assert runner.running
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
     wait_until(lambda: projections.board()[1] == 1, 2.0)
     runner.stop()
     assert not runner.running
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
     assert projections.status()[0]["lag"] > 0
     assert projections.catch_up() > 0

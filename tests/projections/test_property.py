@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from projections import Projections
 from ruswf.app.service import RusApp
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef
 from ruswf.domain.strategy import Strategy
 
 from . import oracle

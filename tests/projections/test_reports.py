@@ -13,8 +13,8 @@ from projections import Projections, render_annual
 from projections.annual_cycle import ROW_KEYS
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
+from ruswf.domain.commands import ActorRef
 from ruswf.domain.errors import ValidationError
-from ruswf.domain.initiative import ActorRef
 
 YEAR = 2025
 TODAY = date(2026, 11, 26)  # after every due date of 2025

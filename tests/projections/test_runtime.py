@@ -16,8 +16,8 @@ from projections.board import Board
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.domain.commands import ActorRef, Propose, Submit
 from ruswf.domain.errors import ValidationError
-from ruswf.domain.initiative import ActorRef
 from ruswf.domain.strategy import Strategy
 from tests.conftest import PG_URL, postgres_schema_url
 
@@ -28,8 +28,8 @@ def test_status_shows_position_head_and_lag(
     app: RusApp, projections: Projections, coordinator: ActorRef, content: dict[str, object]
 ) -> None:
     assert [r["lag"] for r in projections.status()] == [0] * 6
-    iid = app.propose(coordinator, content).id
-    app.submit(iid, coordinator)
+    iid = app.propose(Propose(**content), coordinator).id
+    app.execute(iid, Submit(), coordinator)
     status = projections.status()
     assert [r["name"] for r in status] == [
         "audit_trail",
@@ -49,7 +49,7 @@ def test_rebuilding_one_projection_leaves_the_others_alone(
     app: RusApp, projections: Projections, coordinator: ActorRef, content: dict[str, object]
 ) -> None:
     for _ in range(3):
-        app.propose(coordinator, content)
+        app.propose(Propose(**content), coordinator)
     projections.catch_up()
     before = dump(projections)
     seen: list[tuple[int, int]] = []
@@ -67,7 +67,7 @@ def test_a_new_schema_version_recreates_and_rebuilds_the_tables(
     content: dict[str, object],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
     projections.catch_up()
     before = projections.board()
     monkeypatch.setattr(Board, "version", 2)
@@ -107,7 +107,7 @@ def test_readers_keep_the_old_tables_while_a_postgres_rebuild_builds_the_new(
 ) -> None:
     """On PostgreSQL a rebuild swaps the new tables in at the end, in one transaction per
     projection; on SQLite the tables are emptied first and fill batch by batch."""
-    app.propose(coordinator, content)
+    app.propose(Propose(**content), coordinator)
     projections = Projections(app)
     projections.catch_up()
     with projections.models["board"].view.write() as session:
@@ -128,8 +128,8 @@ def test_events_of_other_aggregates_only_advance_the_position(
     app: RusApp, projections: Projections, coordinator: ActorRef, content: dict[str, object]
 ) -> None:
     """Idempotency records share the log; the projections skip them."""
-    iid = app.propose(coordinator, content, idempotency_key="k-1").id
-    app.submit(iid, coordinator, idempotency_key="k-2")
+    iid = app.propose(Propose(**content), coordinator, idempotency_key="k-1").id
+    app.execute(iid, Submit(), coordinator, idempotency_key="k-2")
     assert projections.head() == 4
     assert projections.catch_up() == 4
     assert projections.audit_events()[1] == 2
@@ -153,7 +153,7 @@ def test_an_event_after_a_fresh_gap_waits_until_the_gap_is_old(
     """A rolled-back insert leaves a gap, but so does an insert that has not committed
     yet: a fresh gap holds the projections back, an old one does not."""
     app = postgres_app
-    first = app.propose(coordinator, content).id
+    first = app.propose(Propose(**content), coordinator).id
     schema = schema_of(app.settings.database_url)
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(
@@ -161,7 +161,7 @@ def test_an_event_after_a_fresh_gap_waits_until_the_gap_is_old(
                 sql.Literal(f"{schema}.ruswf_events")
             )
         )
-    second = app.propose(coordinator, content).id
+    second = app.propose(Propose(**content), coordinator).id
     assert app.recorder.max_notification_id() == 3  # ids 1 and 3: a gap at 2
 
     waiting = Projections(app, gap_grace=60)
@@ -190,7 +190,7 @@ def test_the_worker_carries_on_after_its_connections_are_killed(
     worker.start()
     try:
         views = Projections(app)
-        app.propose(coordinator, content)
+        app.propose(Propose(**content), coordinator)
         wait_until(lambda: views.board()[1] == 1, 5)
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             killed = conn.execute(
@@ -202,7 +202,7 @@ def test_the_worker_carries_on_after_its_connections_are_killed(
         # A new client: the fixture's own pool would first have to notice its dead connections.
         writer = RusApp(strategy, app.settings)
         try:
-            writer.propose(coordinator, content)
+            writer.propose(Propose(**content), coordinator)
             fresh = Projections(writer)
             wait_until(lambda: all(r["lag"] == 0 for r in fresh.status()), 10)
             assert fresh.board()[1] == 2

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from ruswf.app.service import RusApp
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Approve, Propose, RecordPreparation, Schedule, Submit
 from ruswf.domain.lifecycle import TRANSITIONS, Action, Facts, State, allowed_actions
 from ruswf.domain.strategy import Strategy
 
@@ -71,15 +71,15 @@ def seed(app: RusApp) -> list[str]:
     coordinator, preparer, secretary = actor("coordinator"), actor("preparer"), actor("secretary")
     ids = []
     for n in range(INITIATIVES):
-        iid = app.propose(coordinator, {**CONTENT, "title": f"Kapplöpning {n}"}).id
+        iid = app.propose(Propose(**{**CONTENT, "title": f"Kapplöpning {n}"}), coordinator).id
         depth = n % 4
         if depth >= 1:
-            app.submit(iid, coordinator)
+            app.execute(iid, Submit(), coordinator)
         if depth >= 2:
-            app.record_preparation(iid, preparer, memo="PM", recommendation="approve")
-            app.schedule(iid, preparer, council="rsr", meeting_date=FIRST_MEETING)
+            app.execute(iid, RecordPreparation(memo="PM", recommendation="approve"), preparer)
+            app.execute(iid, Schedule(council="rsr", meeting_date=FIRST_MEETING), preparer)
         if depth >= 3:
-            app.approve(iid, secretary, decision_text="Godkänd.")
+            app.execute(iid, Approve(decision_text="Godkänd."), secretary)
         ids.append(iid)
     return ids
 

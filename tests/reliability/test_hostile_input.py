@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Approve, Propose, RecordPreparation, Schedule, Submit
 from ruswf.domain.lifecycle import Action
 
 from .conftest import CONTENT, USERS, Api
@@ -90,19 +90,19 @@ def ready_for(api: Api, action: str) -> str:
     """A fresh initiative in a state where `action` is allowed."""
     app = api.app
     coordinator, preparer, secretary = actor("coordinator"), actor("preparer"), actor("secretary")
-    iid = app.propose(coordinator, CONTENT).id
+    iid = app.propose(Propose(**CONTENT), coordinator).id
     if action in ("submit", "revise", "withdraw"):
         return iid
-    app.submit(iid, coordinator)
+    app.execute(iid, Submit(), coordinator)
     if action in ("return_for_revision", "record_preparation"):
         return iid
-    app.record_preparation(iid, preparer, memo="PM", recommendation="approve")
+    app.execute(iid, RecordPreparation(memo="PM", recommendation="approve"), preparer)
     if action == "schedule":
         return iid
-    app.schedule(iid, preparer, council="rsr", meeting_date=FIRST_MEETING)
+    app.execute(iid, Schedule(council="rsr", meeting_date=FIRST_MEETING), preparer)
     if action in ("approve", "reject", "defer", "refer_back"):
         return iid
-    app.approve(iid, secretary, decision_text="Godkänd.")
+    app.execute(iid, Approve(decision_text="Godkänd."), secretary)
     return iid
 
 

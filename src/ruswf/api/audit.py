@@ -18,7 +18,7 @@ from ruswf.app.audit.people import People, PersonNotFoundError
 from ruswf.app.audit.replay import diff
 from ruswf.app.audit.signing import export_head, load_private_key
 from ruswf.app.authorization import PEOPLE_ERASERS, PEOPLE_REGISTRARS, Role
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

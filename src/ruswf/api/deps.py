@@ -14,7 +14,7 @@ from ruswf.app.authorization import ROLE_READS, Role
 from ruswf.app.service import RusApp
 from ruswf.app.store.faults import is_store_error, store_error_message
 from ruswf.app.store.tokens import TokenStore
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef
 
 log = structlog.get_logger("ruswf.api")
 

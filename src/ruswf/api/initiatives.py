@@ -13,15 +13,15 @@ from ruswf.api.deps import App, CurrentUser, ProjectionsDep, require_read
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import (
     ACTION_BODIES,
-    ActionBody,
     EventOut,
     InitiativeOut,
     Page,
     Problem,
     ProposeBody,
+    Strict,
 )
 from ruswf.app.views import InitiativeView
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef, Propose
 from ruswf.domain.lifecycle import Action, State
 
 router = APIRouter(prefix="/api/v1/initiatives", tags=["initiatives"])
@@ -81,25 +81,25 @@ def _expected_version(if_match: str | None) -> int | None:
     return int(match.group(1))
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=InitiativeOut,
-    responses=ERRORS,
-    summary="Propose an initiative",
-)
 def propose(
-    body: ProposeBody,
+    body: Strict,  # replaced by `ProposeBody` below, for the schema
     app: App,
     caller: CurrentUser,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A coordinator drafts a new initiative led by their own organisation."""
-    content = body.model_dump(exclude={"effective_date"})
-    view = app.propose(
-        caller, content, effective_date=body.effective_date, idempotency_key=idempotency_key
-    )
+    view = app.propose(Propose(**body.model_dump()), caller, idempotency_key=idempotency_key)
     return _respond(view, 201, {"Location": f"{router.prefix}/{view.id}"})
+
+
+propose.__annotations__["body"] = ProposeBody
+router.post(
+    "",
+    status_code=201,
+    response_model=InitiativeOut,
+    responses=ERRORS,
+    summary="Propose an initiative",
+)(propose)
 
 
 @router.get("", response_model=Page[dict[str, Any]], responses=ERRORS, summary="List initiatives")
@@ -177,12 +177,12 @@ def history(
     }
 
 
-def _action_endpoint(action: Action, body_model: type[ActionBody]) -> Any:
+def _action_endpoint(action: Action, body_model: type[Strict]) -> Any:
     def act(
         initiative_id: InitiativeId,
         app: App,
         caller: CurrentUser,
-        body: ActionBody | None = None,  # replaced by `body_model` below, for the schema
+        body: Strict | None = None,  # replaced by `body_model` below, for the schema
         if_match: Annotated[str | None, Header(alias="If-Match", max_length=100)] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:

@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 
 from ruswf.api.deps import App, ProjectionsDep, require_read
 from ruswf.api.schemas import Page, Problem
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -1,19 +1,22 @@
-"""Request and response bodies (the OpenAPI schema), with examples from the demo data.
+"""Request and response bodies (the OpenAPI schema).
 
-Types are checked here; meaning (known goal areas, meetings in the annual cycle, ...) is
-checked by the domain, which names the offending field the same way.
+The request bodies are derived from the command definitions (`ruswf.domain.commands`):
+types and constraints are checked here, meaning (known goal areas, meetings in the
+annual cycle, ...) by the domain, which names the offending field the same way.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Generic, Literal, TypeVar
+import typing
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ruswf.domain.commands import COMMANDS, Command, FieldInfo, Propose, Revise, fields_of
+from ruswf.domain.content import LIST_MAX, TITLE_MAX
 
 T = TypeVar("T")
 
-Text = Field(min_length=1, max_length=20_000)
 PERSON_ID_PATTERN = r"^p_[0-9a-f]{16}$"
 
 
@@ -22,147 +25,62 @@ class Strict(BaseModel):
 
 
 class Indicator(Strict):
-    name: str = Field(min_length=1, max_length=200, examples=["Deltagande aktörer"])
-    unit: str = Field(min_length=1, max_length=200, examples=["antal"])
+    name: str = Field(min_length=1, max_length=TITLE_MAX, examples=["Deltagande aktörer"])
+    unit: str = Field(min_length=1, max_length=TITLE_MAX, examples=["antal"])
     baseline: int | float | None = Field(default=None, examples=[0])
     target: int | float | None = Field(default=None, examples=[20])
 
 
-class ContentFields(Strict):
-    title: str = Field(min_length=1, max_length=200, examples=["Filmfond"])
-    summary: str = Field(
-        min_length=1,
-        max_length=20_000,
-        examples=["En regional filmfond för att locka produktioner till länet."],
+def body_model(command: type[Command], *, name: str | None = None) -> type[Strict]:
+    """The request body of a command, derived from its definition: each field's type,
+    constraints, hint and example (`Revise`: every content field optional)."""
+    fields: dict[str, Any] = {
+        info.name: _field(info, optional=command is Revise)
+        for info in fields_of(command, with_date=True)
+    }
+    model: type[Strict] = create_model(  # the fields are only known at run time
+        name or f"{command.__name__}Body",
+        __base__=Strict,
+        __doc__=command.__doc__,
+        **fields,
     )
-    goal_area: str = Field(examples=["grow"])
-    lead_actor: str = Field(examples=["region_vasternorrland"])
-    priorities: list[str] = Field(
-        default_factory=list, max_length=100, examples=[["smart_specialisation"]]
-    )
-    partner_actors: list[str] = Field(default_factory=list, max_length=100, examples=[["kramfors"]])
-    principles: list[str] = Field(
-        default_factory=list, max_length=100, examples=[["try_and_learn"]]
-    )
-    arena: int | None = Field(default=None, examples=[3])
-    indicators: list[Indicator] = Field(default_factory=list, max_length=100)
-    contact_person: str | None = Field(
-        default=None,
-        pattern=PERSON_ID_PATTERN,
-        description="A person id from the people registry (`POST /api/v1/people`), never a "
-        "name or e-mail address.",
-        examples=["p_3f9a1c0e5b7d2a64"],
-    )
+    return model
 
 
-class ProposeBody(ContentFields):
-    effective_date: date | None = Field(default=None, description="Business date (default: today).")
+def _field(info: FieldInfo, *, optional: bool) -> tuple[Any, Any]:
+    spec = info.spec
+    annotation: Any = list[Indicator] if spec.widget == "indicators" else info.type
+    constraints: dict[str, Any] = {}
+    if spec.widget in ("text", "textarea"):
+        constraints["max_length"] = spec.max_length
+        if info.required and not optional:
+            constraints["min_length"] = 1
+    elif spec.widget in ("lines", "multiselect", "indicators"):
+        constraints["max_length"] = LIST_MAX
+        if spec.min_items:
+            constraints["min_length"] = spec.min_items
+    elif spec.widget == "person":
+        constraints["pattern"] = PERSON_ID_PATTERN
+    if spec.example is not None:
+        constraints["examples"] = [spec.example]
+    if spec.hint_en:
+        constraints["description"] = spec.hint_en
+    if optional:
+        return annotation | None, Field(default=None, **constraints)
+    if info.required:
+        return annotation, Field(**constraints)
+    if spec.widget in ("lines", "multiselect", "indicators") and not _is_optional(info.type):
+        return annotation, Field(default_factory=list, **constraints)
+    return annotation, Field(default=None, **constraints)
 
 
-class ActionBody(Strict):
-    effective_date: date | None = Field(
-        default=None,
-        description="Business date of the action (default: today). "
-        "Decisions are dated at their meeting.",
-    )
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
 
 
-class SubmitBody(ActionBody):
-    comment: str | None = Field(
-        default=None, max_length=20_000, examples=["För beredning i Strategiska RUS-gruppen."]
-    )
-
-
-class ReviseBody(ActionBody):
-    comment: str | None = Field(
-        default=None, max_length=20_000, examples=["Förtydligad efter beredningen."]
-    )
-    title: str | None = Field(default=None, max_length=200)
-    summary: str | None = Field(
-        default=None, max_length=20_000, examples=["Reviderad med tydligare mål och indikatorer."]
-    )
-    goal_area: str | None = None
-    lead_actor: str | None = None
-    priorities: list[str] | None = Field(default=None, max_length=100)
-    partner_actors: list[str] | None = Field(default=None, max_length=100)
-    principles: list[str] | None = Field(default=None, max_length=100)
-    arena: int | None = None
-    indicators: list[Indicator] | None = Field(default=None, max_length=100)
-    contact_person: str | None = Field(default=None, pattern=PERSON_ID_PATTERN)
-
-
-class ReasonBody(ActionBody):
-    reason: str = Field(
-        min_length=1,
-        max_length=20_000,
-        examples=["Underlaget behöver kompletteras med finansiering."],
-    )
-
-
-class RecordPreparationBody(ActionBody):
-    memo: str = Field(
-        min_length=1,
-        max_length=20_000,
-        examples=["Beredning av 'Filmfond' i Strategiska RUS-gruppen."],
-    )
-    recommendation: Literal["approve", "reject", "other"]
-
-
-class ScheduleBody(ActionBody):
-    council: str = Field(examples=["rsr"])
-    meeting_date: date = Field(examples=["2026-03-19"])
-
-
-class ApproveBody(ActionBody):
-    decision_text: str = Field(
-        min_length=1, max_length=20_000, examples=["Rådet ställer sig bakom 'Filmfond'."]
-    )
-
-
-class DeferBody(ReasonBody):
-    meeting_date: date = Field(
-        examples=["2026-04-16"], description="The later meeting it is deferred to."
-    )
-
-
-class ReportProgressBody(ActionBody):
-    period: str = Field(examples=["2026-T1"])
-    status: Literal["on_track", "at_risk", "off_track"]
-    narrative: str = Field(
-        min_length=1, max_length=20_000, examples=["Lägesrapport för tertial 1."]
-    )
-    indicator_values: dict[str, int | float] | None = Field(
-        default=None, examples=[{"Deltagande aktörer": 5}]
-    )
-    lessons: list[str] | None = Field(
-        default=None, max_length=100, examples=[["Tidig förankring i kommunerna sparar tid."]]
-    )
-
-
-class CloseBody(ActionBody):
-    final_report: str = Field(
-        min_length=1, max_length=20_000, examples=["Slutrapport: målen är uppnådda."]
-    )
-    lessons: list[str] = Field(
-        min_length=1,
-        max_length=100,
-        examples=[["Gemensamma indikatorer från start gör uppföljningen enkel."]],
-    )
-
-
-ACTION_BODIES: dict[str, type[ActionBody]] = {
-    "submit": SubmitBody,
-    "revise": ReviseBody,
-    "return_for_revision": ReasonBody,
-    "record_preparation": RecordPreparationBody,
-    "schedule": ScheduleBody,
-    "approve": ApproveBody,
-    "reject": ReasonBody,
-    "defer": DeferBody,
-    "refer_back": ReasonBody,
-    "report_progress": ReportProgressBody,
-    "close": CloseBody,
-    "withdraw": ReasonBody,
+ProposeBody = body_model(Propose)
+ACTION_BODIES: dict[str, type[Strict]] = {
+    action.value: body_model(command) for action, command in COMMANDS.items()
 }
 
 

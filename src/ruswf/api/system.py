@@ -15,7 +15,7 @@ from ruswf.api.problems import problem
 from ruswf.api.schemas import Problem, VerifyOut
 from ruswf.app.audit.verify import verify_store
 from ruswf.app.settings import Settings
-from ruswf.domain.initiative import ActorRef
+from ruswf.domain.commands import ActorRef
 
 router = APIRouter(tags=["system"])
 

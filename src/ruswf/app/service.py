@@ -6,8 +6,9 @@ HTTP API and the demo all call it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
@@ -31,34 +32,22 @@ from ruswf.app.errors import (
 from ruswf.app.idempotency import IdempotencyRecord, request_fingerprint
 from ruswf.app.settings import Settings
 from ruswf.app.views import EventView, InitiativeView, state_label
+from ruswf.domain.commands import (
+    ActorRef,
+    Command,
+    Context,
+    MeetingCalendar,
+    Propose,
+    Revise,
+    command_from_body,
+)
 from ruswf.domain.errors import ValidationError
-from ruswf.domain.initiative import ActorRef, Initiative
-from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions
+from ruswf.domain.initiative import Initiative
+from ruswf.domain.lifecycle import Facts, State, allowed_actions
 from ruswf.domain.strategy import Strategy, parse_business_date
 
 log = structlog.get_logger("ruswf.app")
 SCHEMA_LOCK_KEY = 0x72757377  # "rusw": the advisory lock that serialises table creation
-
-Command = Callable[[Initiative, date], None]
-
-# `close` is taken by Application.close (releasing the store).
-COMMAND_METHODS: dict[Action, str] = {Action.CLOSE: "close_initiative"}
-
-# Body fields of each action (required, optional); `revise` takes content fields.
-ACTION_FIELDS: dict[Action, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    Action.SUBMIT: ((), ("comment",)),
-    Action.REVISE: ((), ("comment",)),
-    Action.RETURN_FOR_REVISION: (("reason",), ()),
-    Action.RECORD_PREPARATION: (("memo", "recommendation"), ()),
-    Action.SCHEDULE: (("council", "meeting_date"), ()),
-    Action.APPROVE: (("decision_text",), ()),
-    Action.REJECT: (("reason",), ()),
-    Action.DEFER: (("reason", "meeting_date"), ()),
-    Action.REFER_BACK: (("reason",), ()),
-    Action.REPORT_PROGRESS: (("period", "status", "narrative"), ("indicator_values", "lessons")),
-    Action.CLOSE: (("final_report", "lessons"), ()),
-    Action.WITHDRAW: (("reason",), ()),
-}
 
 
 class RusApp(Application[UUID]):
@@ -75,266 +64,85 @@ class RusApp(Application[UUID]):
         # The interval is a setting, so it is per instance; eventsourcing reads it via self.
         self.snapshotting_intervals = {Initiative: self.settings.snapshot_interval}  # type: ignore[misc]
         self._zone = ZoneInfo(strategy.timezone)
+        # The meetings commands may refer to: the strategy's rules.
+        self.calendar: MeetingCalendar = strategy
         with schema_creation_lock(self.settings):
             super().__init__(env=self.settings.eventsourcing_env())
 
     # -- commands ---------------------------------------------------------------
 
     def propose(
-        self,
-        actor: ActorRef,
-        content: Mapping[str, Any],
-        *,
-        effective_date: object = None,
-        idempotency_key: str | None = None,
+        self, command: Propose, actor: ActorRef, *, idempotency_key: str | None = None
     ) -> InitiativeView:
-        """Draft a new initiative; the caller's organisation must be its lead actor."""
+        """Draft a new initiative; the caller's organisation must be its lead actor.
+
+        Authorised before anything else (a retry included), on the normalised content:
+        `" harnosand"` is `harnosand` when the organisation is compared."""
         started = time.perf_counter()
         role = self._role(actor)
-        fingerprint = request_fingerprint(
-            {"action": PROPOSE, "content": content, "effective_date": effective_date}
-        )
-        if idempotency_key is not None:
-            replay = self._replay(actor, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
         if PROPOSE not in ROLE_ACTIONS[role]:
             raise PermissionDeniedError(
                 f"role '{role.value}' may not propose initiatives",
                 needed_roles=[r.value for r in roles_for(PROPOSE)],
             )
-        lead = content.get("lead_actor")
-        if isinstance(lead, str) and self.strategy.actor(lead) and lead != actor.organisation:
-            raise PermissionDeniedError(
-                f"a coordinator of '{actor.organisation}' may only propose initiatives it leads "
-                f"(lead_actor '{lead}' needs a coordinator of '{lead}')",
-                needed_organisation=lead,
-            )
-        initiative = Initiative.propose(
-            self.strategy, actor, content, self._business_date(effective_date)
+        fingerprint = request_fingerprint(
+            {
+                "action": PROPOSE,
+                "content": command.content(),
+                "effective_date": command.effective_date,
+            }
         )
+        if idempotency_key is not None:
+            replay = self._replay(actor, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        initiative = Initiative.propose(self._context(actor, command), command)
+        self._check_lead_actor(initiative, actor)
         replayed = self._save(initiative, actor, idempotency_key, fingerprint)
         if replayed is not None:
             return replayed
         self._log(PROPOSE, initiative, actor, started)
         return self._view(initiative, actor)
 
-    def submit(
-        self, initiative_id: object, actor: ActorRef, *, comment: str | None = None, **options: Any
-    ) -> InitiativeView:
-        """proposal → council_preparation."""
-        return self._execute(
-            Action.SUBMIT,
-            initiative_id,
-            actor,
-            {"comment": comment},
-            lambda i, day: i.submit(actor, day, comment),
-            **options,
-        )
-
-    def revise(
+    def execute(
         self,
         initiative_id: object,
+        command: Command,
         actor: ActorRef,
         *,
-        changes: Mapping[str, Any],
-        comment: str | None = None,
-        **options: Any,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> InitiativeView:
-        """Change content fields (proposal or council_preparation)."""
+        """Take one lifecycle action: get → authorise → (replay) → act → save.
 
-        def command(initiative: Initiative, day: date) -> None:
-            lead = changes.get("lead_actor")
-            new_lead = lead.strip() if isinstance(lead, str) else None
-            if new_lead and self.strategy.actor(new_lead) and new_lead != actor.organisation:
-                # As for `propose`: a coordinator may not hand an initiative to another
-                # organisation, or the lead-actor rule could be sidestepped by a revision.
-                raise PermissionDeniedError(
-                    f"a coordinator of '{actor.organisation}' may not make "
-                    f"'{new_lead}' the lead actor",
-                    needed_organisation=new_lead,
-                )
-            initiative.revise(self.strategy, actor, day, changes, comment)
-
-        return self._execute(
-            Action.REVISE,
-            initiative_id,
-            actor,
-            {"changes": changes, "comment": comment},
-            command,
-            **options,
+        A keyed retry is authorised like a first request, so it never answers what the
+        caller may not do now."""
+        started = time.perf_counter()
+        role = self._role(actor)
+        action = command.action
+        initiative = self._load(initiative_id)
+        lead = initiative.content["lead_actor"]
+        if not may_act(role, actor.organisation, action, lead):
+            raise _permission_denied(role, actor.organisation, action, lead)
+        fingerprint = request_fingerprint(
+            {"action": action, "initiative_id": str(initiative_id), **_fields(command)}
         )
-
-    def return_for_revision(
-        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
-    ) -> InitiativeView:
-        """council_preparation → proposal."""
-        return self._execute(
-            Action.RETURN_FOR_REVISION,
-            initiative_id,
-            actor,
-            {"reason": reason},
-            lambda i, day: i.return_for_revision(actor, day, reason),
-            **options,
-        )
-
-    def record_preparation(
-        self,
-        initiative_id: object,
-        actor: ActorRef,
-        *,
-        memo: str,
-        recommendation: str,
-        **options: Any,
-    ) -> InitiativeView:
-        """Record the strategic group's memo and recommendation."""
-        return self._execute(
-            Action.RECORD_PREPARATION,
-            initiative_id,
-            actor,
-            {"memo": memo, "recommendation": recommendation},
-            lambda i, day: i.record_preparation(actor, day, memo, recommendation),
-            **options,
-        )
-
-    def schedule(
-        self,
-        initiative_id: object,
-        actor: ActorRef,
-        *,
-        council: str,
-        meeting_date: object,
-        **options: Any,
-    ) -> InitiativeView:
-        """council_preparation → decision, on a council meeting's agenda."""
-        return self._execute(
-            Action.SCHEDULE,
-            initiative_id,
-            actor,
-            {"council": council, "meeting_date": meeting_date},
-            lambda i, day: i.schedule(self.strategy, actor, day, council, meeting_date),
-            **options,
-        )
-
-    def approve(
-        self, initiative_id: object, actor: ActorRef, *, decision_text: str, **options: Any
-    ) -> InitiativeView:
-        """decision → follow_up."""
-        return self._execute(
-            Action.APPROVE,
-            initiative_id,
-            actor,
-            {"decision_text": decision_text},
-            lambda i, _day: i.approve(self.strategy, actor, decision_text),
-            **options,
-        )
-
-    def reject(
-        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
-    ) -> InitiativeView:
-        """decision → rejected."""
-        return self._execute(
-            Action.REJECT,
-            initiative_id,
-            actor,
-            {"reason": reason},
-            lambda i, _day: i.reject(actor, reason),
-            **options,
-        )
-
-    def defer(
-        self,
-        initiative_id: object,
-        actor: ActorRef,
-        *,
-        reason: str,
-        meeting_date: object,
-        **options: Any,
-    ) -> InitiativeView:
-        """Table the decision to a later meeting (stays in decision)."""
-        return self._execute(
-            Action.DEFER,
-            initiative_id,
-            actor,
-            {"reason": reason, "meeting_date": meeting_date},
-            lambda i, _day: i.defer(self.strategy, actor, reason, meeting_date),
-            **options,
-        )
-
-    def refer_back(
-        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
-    ) -> InitiativeView:
-        """decision → council_preparation (återremiss)."""
-        return self._execute(
-            Action.REFER_BACK,
-            initiative_id,
-            actor,
-            {"reason": reason},
-            lambda i, _day: i.refer_back(actor, reason),
-            **options,
-        )
-
-    def report_progress(
-        self,
-        initiative_id: object,
-        actor: ActorRef,
-        *,
-        period: str,
-        status: str,
-        narrative: str,
-        indicator_values: object = None,
-        lessons: object = None,
-        **options: Any,
-    ) -> InitiativeView:
-        """Report progress for a reporting period (stays in follow_up)."""
-        return self._execute(
-            Action.REPORT_PROGRESS,
-            initiative_id,
-            actor,
-            {
-                "period": period,
-                "status": status,
-                "narrative": narrative,
-                "indicator_values": indicator_values,
-                "lessons": lessons,
-            },
-            lambda i, day: i.report_progress(
-                self.strategy, actor, day, period, status, narrative, indicator_values, lessons
-            ),
-            **options,
-        )
-
-    def close_initiative(
-        self,
-        initiative_id: object,
-        actor: ActorRef,
-        *,
-        final_report: str,
-        lessons: object,
-        **options: Any,
-    ) -> InitiativeView:
-        """follow_up → closed, with a final report and lessons learned."""
-        return self._execute(
-            Action.CLOSE,
-            initiative_id,
-            actor,
-            {"final_report": final_report, "lessons": lessons},
-            lambda i, day: i.close(actor, day, final_report, lessons),
-            **options,
-        )
-
-    def withdraw(
-        self, initiative_id: object, actor: ActorRef, *, reason: str, **options: Any
-    ) -> InitiativeView:
-        """proposal | council_preparation | decision → withdrawn."""
-        return self._execute(
-            Action.WITHDRAW,
-            initiative_id,
-            actor,
-            {"reason": reason},
-            lambda i, day: i.withdraw(actor, day, reason),
-            **options,
-        )
+        if idempotency_key is not None:
+            replay = self._replay(actor, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        if expected_version is not None and expected_version != initiative.version:
+            raise StaleVersionError(expected_version, initiative.version)
+        initiative.execute(self._context(actor, command), command)
+        if isinstance(command, Revise):
+            # As for `propose`: a coordinator may not hand an initiative to another
+            # organisation, or the lead-actor rule could be sidestepped by a revision.
+            self._check_lead_actor(initiative, actor)
+        replayed = self._save(initiative, actor, idempotency_key, fingerprint)
+        if replayed is not None:
+            return replayed
+        self._log(action, initiative, actor, started)
+        return self._view(initiative, actor)
 
     def act(
         self,
@@ -342,34 +150,18 @@ class RusApp(Application[UUID]):
         action: str,
         actor: ActorRef,
         body: Mapping[str, Any],
-        **options: Any,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> InitiativeView:
-        """Any action by name with its body's fields (what the API and CLI use).
-
-        `effective_date` in the body is the action's business date (default: today)."""
-        try:
-            chosen = Action(action)
-        except ValueError:
-            known = ", ".join(a.value for a in Action)
-            raise ValidationError("action", f"unknown action {action!r} (known: {known})") from None
-        fields = dict(body)
-        if "effective_date" in fields:
-            options["effective_date"] = fields.pop("effective_date")
-        if chosen is Action.REVISE:
-            comment = fields.pop("comment", None)
-            fields = {"changes": fields, "comment": comment}
-        else:
-            required, optional = ACTION_FIELDS[chosen]
-            for name in fields:
-                if name not in required and name not in optional:
-                    raise ValidationError(name, f"unknown field for '{chosen.value}'")
-            for name in required:
-                if fields.get(name) is None:
-                    raise ValidationError(name, "is required")
-        command: Callable[..., InitiativeView] = getattr(
-            self, COMMAND_METHODS.get(chosen, chosen.value)
+        """Any action by name with a request body's fields (the API and the CLI)."""
+        return self.execute(
+            initiative_id,
+            command_from_body(action, body),
+            actor,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
         )
-        return command(initiative_id, actor, **fields, **options)
 
     # -- queries ----------------------------------------------------------------
 
@@ -435,44 +227,24 @@ class RusApp(Application[UUID]):
 
     # -- internals --------------------------------------------------------------
 
-    def _execute(
-        self,
-        action: Action,
-        initiative_id: object,
-        actor: ActorRef,
-        request: dict[str, Any],
-        command: Command,
-        *,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-        effective_date: object = None,
-    ) -> InitiativeView:
-        started = time.perf_counter()
-        role = self._role(actor)
-        fingerprint = request_fingerprint(
-            {
-                "action": action.value,
-                "initiative_id": str(initiative_id),
-                "effective_date": effective_date,
-                **request,
-            }
+    def _context(self, actor: ActorRef, command: Command) -> Context:
+        day = command.effective_date
+        return Context(
+            actor=actor,
+            day=self.today() if day is None else parse_business_date(day, "effective_date"),
+            strategy=self.strategy,
+            calendar=self.calendar,
         )
-        if idempotency_key is not None:
-            replay = self._replay(actor, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
-        initiative = self._load(initiative_id)
+
+    def _check_lead_actor(self, initiative: Initiative, actor: ActorRef) -> None:
+        """The (normalised) lead actor must be the caller's organisation."""
         lead = initiative.content["lead_actor"]
-        if not may_act(role, actor.organisation, action.value, lead):
-            raise _permission_denied(role, actor.organisation, action.value, lead)
-        if expected_version is not None and expected_version != initiative.version:
-            raise StaleVersionError(expected_version, initiative.version)
-        command(initiative, self._business_date(effective_date))
-        replayed = self._save(initiative, actor, idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed
-        self._log(action.value, initiative, actor, started)
-        return self._view(initiative, actor)
+        if lead != actor.organisation:
+            raise PermissionDeniedError(
+                f"a coordinator of '{actor.organisation}' may only propose or revise "
+                f"initiatives it leads (lead_actor '{lead}' needs a coordinator of '{lead}')",
+                needed_organisation=lead,
+            )
 
     def _save(
         self, initiative: Initiative, actor: ActorRef, key: str | None, fingerprint: str
@@ -568,11 +340,6 @@ class RusApp(Application[UUID]):
             raise PermissionDeniedError(f"unknown organisation {actor.organisation!r}")
         return role
 
-    def _business_date(self, value: object) -> date:
-        if value is None:
-            return self.today()
-        return parse_business_date(value, "effective_date")
-
     def _view(self, initiative: Initiative, caller: ActorRef | None) -> InitiativeView:
         c = initiative.content
         return InitiativeView(
@@ -633,6 +400,11 @@ def schema_creation_lock(settings: Settings) -> Iterator[None]:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+
+def _fields(command: Command) -> dict[str, Any]:
+    """A command's fields, as the idempotency fingerprint has always hashed them."""
+    return {f.name: getattr(command, f.name) for f in dataclasses.fields(command)}
 
 
 def _scope(actor: ActorRef) -> str:

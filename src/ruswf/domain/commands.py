@@ -139,7 +139,10 @@ class Command:
 
     def normalised(self) -> Self:
         """A copy with every field checked against its `Spec` (texts trimmed)."""
-        values = {f.name: _normalise(f, getattr(self, f.name)) for f in fields_of(type(self))}
+        values = {
+            f.name: _normalise(f, getattr(self, f.name))
+            for f in fields_of(type(self), with_date=True)
+        }
         return dataclasses.replace(self, **values)
 
 
@@ -254,15 +257,22 @@ class Revise(Command):
         "Kommentar", "Comment", default=None, example="Förtydligad efter beredningen."
     )
 
+    def normalised(self) -> Self:
+        """Content changes are checked against the strategy by the domain."""
+        day = self.effective_date
+        return dataclasses.replace(
+            self,
+            comment=text(self.comment, "comment", required=False),
+            effective_date=None if day is None else parse_business_date(day, "effective_date"),
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class ReturnForRevision(Command):
     """Send it back to the proposer for revision."""
 
     action: ClassVar[str] = Action.RETURN_FOR_REVISION.value
-    reason: str = _text_spec(
-        **REASON, example="Underlaget behöver kompletteras med finansiering."
-    )
+    reason: str = _text_spec(**REASON, example="Underlaget behöver kompletteras med finansiering.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,7 +286,11 @@ class RecordPreparation(Command):
         example="Beredning av 'Filmfond' i Strategiska RUS-gruppen.",
     )
     recommendation: Recommendation = spec(
-        "Rekommendation", "Recommendation", widget="select", choices=RECOMMENDATIONS
+        "Rekommendation",
+        "Recommendation",
+        widget="select",
+        choices=RECOMMENDATIONS,
+        example="approve",
     )
 
 
@@ -348,7 +362,9 @@ class ReportProgress(Command):
         max_length=TITLE_MAX,
         example="2026-T1",
     )
-    status: ProgressStatus = spec("Status", "Status", widget="select", choices=PROGRESS_STATUSES)
+    status: ProgressStatus = spec(
+        "Status", "Status", widget="select", choices=PROGRESS_STATUSES, example="on_track"
+    )
     narrative: str = _text_spec(
         "Lägesbeskrivning", "Narrative", example="Lägesrapport för tertial 1."
     )
@@ -456,13 +472,25 @@ def _fields(command: type[Command], names: tuple[str, ...]) -> list[FieldInfo]:
 
 
 def command_from_body(action: str, body: Mapping[str, Any]) -> Command:
-    """The command for `action` from a request body (API, CLI): unknown and missing
-    fields are refused, naming the field; dates are parsed; values are checked later."""
+    """The command of a lifecycle action from a request body (API, CLI): unknown and
+    missing fields are refused, naming the field; dates are parsed; values are checked
+    by the domain."""
     try:
-        command = COMMANDS[Action(action)] if action != Propose.action else Propose
+        command = COMMANDS[Action(action)]
     except ValueError:
         known = ", ".join(a.value for a in Action)
         raise ValidationError("action", f"unknown action {action!r} (known: {known})") from None
+    return _from_body(command, body)
+
+
+def proposal_from_body(body: Mapping[str, Any]) -> Propose:
+    """`Propose` from a request body, checked as `command_from_body` checks an action's."""
+    proposal = _from_body(Propose, body)
+    assert isinstance(proposal, Propose)
+    return proposal
+
+
+def _from_body(command: type[Command], body: Mapping[str, Any]) -> Command:
     fields = dict(body)
     day = fields.pop("effective_date", None)
     effective_date = None if day is None else parse_business_date(day, "effective_date")
@@ -490,24 +518,23 @@ def command_from_body(action: str, body: Mapping[str, Any]) -> Command:
 
 def _normalise(info: FieldInfo, value: Any) -> Any:
     s = info.spec
-    if info.name == "effective_date":
-        return None if value is None else parse_business_date(value, "effective_date")
-    if s.widget in ("text", "textarea"):
-        return text(value, info.name, max_length=s.max_length, required=info.required)
+    if s.widget == "date":
+        if value is None and not info.required:
+            return None
+        return parse_business_date(value, info.name)
     if s.widget == "lines":
         if value is None and not info.required:
             return None
         return texts(value, info.name, min_items=s.min_items)
-    if s.widget == "date":
-        return parse_business_date(value, info.name)
-    if s.widget == "select" and s.choices and value not in s.choices:
+    if s.choices and value not in s.choices:
         raise ValidationError(info.name, f"must be one of {', '.join(s.choices)}")
-    if s.widget == "select" and info.required and not isinstance(value, str):
-        raise ValidationError(info.name, "must be a string")
+    if s.widget in ("text", "textarea") or (s.widget == "select" and info.type is str):
+        if value is None and not info.required:
+            return None
+        return text(value, info.name, max_length=s.max_length, required=info.required)
     return value
 
 
 def _plain(value: Any) -> Any:
     """Tuples (the immutable defaults of list fields) as the lists the content holds."""
     return list(value) if isinstance(value, tuple) else value
-

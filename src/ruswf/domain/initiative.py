@@ -8,27 +8,32 @@ Events carry user and organisation ids, never people's names or contact details.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from ruswf.domain.content import (
-    TITLE_MAX,
-    is_finite_number,
-    text,
-    texts,
-    validate_changes,
-    validate_content,
+from ruswf.domain.commands import (
+    Approve,
+    Close,
+    Command,
+    Context,
+    Defer,
+    Propose,
+    RecordPreparation,
+    ReferBack,
+    Reject,
+    ReportProgress,
+    ReturnForRevision,
+    Revise,
+    Schedule,
+    Submit,
+    Withdraw,
 )
+from ruswf.domain.content import is_finite_number, validate_changes, validate_content
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions, next_state
-from ruswf.domain.strategy import Strategy, parse_business_date
-
-RECOMMENDATIONS = ("approve", "reject", "other")
-PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
 
 EVENT_ENVELOPE = frozenset(
     {
@@ -46,18 +51,6 @@ EVENT_ENVELOPE = frozenset(
 def event_data(event: object) -> dict[str, Any]:
     """An event's business data: its fields other than the envelope."""
     return {k: v for k, v in vars(event).items() if k not in EVENT_ENVELOPE}
-
-
-@dataclass(frozen=True)
-class ActorRef:
-    """Who acts: a user id, the id of the user's organisation, and the role they act in."""
-
-    user: str
-    organisation: str
-    role: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"user": self.user, "organisation": self.organisation, "role": self.role}
 
 
 class Initiative(Aggregate):
@@ -211,15 +204,12 @@ class Initiative(Aggregate):
         self.final_report: str | None = None
 
     @classmethod
-    def propose(
-        cls, strategy: Strategy, actor: ActorRef, content: Mapping[str, Any], effective_date: date
-    ) -> Initiative:
+    def propose(cls, ctx: Context, cmd: Propose) -> Initiative:
         """Draft a new initiative (state `proposal`)."""
-        day = parse_business_date(effective_date, "effective_date")
         return cls(
-            content=validate_content(strategy, content),
-            actor=actor.as_dict(),
-            effective_date=day.isoformat(),
+            content=validate_content(ctx.strategy, cmd.content()),
+            actor=ctx.actor.as_dict(),
+            effective_date=ctx.day.isoformat(),
         )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Initiative:
@@ -255,190 +245,156 @@ class Initiative(Aggregate):
         return bisect_right(self.timeline, moment)
 
     # -- commands ---------------------------------------------------------------
+    # One method per action, each `(context, command)`: check the lifecycle, normalise
+    # the command's input (its own constraints), check what needs the strategy or this
+    # initiative, record the event.
 
     def _check(self, action: Action) -> None:
         next_state(self.lifecycle_state, action, self.facts)
 
-    def submit(self, actor: ActorRef, effective_date: date, comment: str | None = None) -> None:
+    def submit(self, ctx: Context, cmd: Submit) -> None:
         """Send the proposal to the strategic group for council preparation."""
         self._check(Action.SUBMIT)
-        self._record(
-            self.Submitted, actor, effective_date, comment=text(comment, "comment", required=False)
-        )
+        cmd = cmd.normalised()
+        self._record(self.Submitted, ctx, ctx.day, comment=cmd.comment or "")
 
-    def revise(
-        self,
-        strategy: Strategy,
-        actor: ActorRef,
-        effective_date: date,
-        changes: Mapping[str, Any],
-        comment: str | None = None,
-    ) -> None:
+    def revise(self, ctx: Context, cmd: Revise) -> None:
         """Change content fields while in proposal or council preparation."""
         self._check(Action.REVISE)
-        valid = validate_changes(strategy, self.content, changes)
-        self._record(
-            self.Revised,
-            actor,
-            effective_date,
-            changes=valid,
-            comment=text(comment, "comment", required=False),
-        )
+        cmd = cmd.normalised()
+        valid = validate_changes(ctx.strategy, self.content, cmd.changes)
+        self._record(self.Revised, ctx, ctx.day, changes=valid, comment=cmd.comment or "")
 
-    def return_for_revision(self, actor: ActorRef, effective_date: date, reason: str) -> None:
+    def return_for_revision(self, ctx: Context, cmd: ReturnForRevision) -> None:
         """Send it back to the proposer for revision."""
         self._check(Action.RETURN_FOR_REVISION)
-        self._record(self.ReturnedForRevision, actor, effective_date, reason=text(reason, "reason"))
+        self._record(self.ReturnedForRevision, ctx, ctx.day, reason=cmd.normalised().reason)
 
-    def record_preparation(
-        self, actor: ActorRef, effective_date: date, memo: str, recommendation: str
-    ) -> None:
+    def record_preparation(self, ctx: Context, cmd: RecordPreparation) -> None:
         """Record the strategic group's memo and recommendation."""
         self._check(Action.RECORD_PREPARATION)
-        memo = text(memo, "memo")
-        if recommendation not in RECOMMENDATIONS:
-            raise ValidationError("recommendation", f"must be one of {', '.join(RECOMMENDATIONS)}")
+        cmd = cmd.normalised()
         self._record(
             self.PreparationRecorded,
-            actor,
-            effective_date,
-            memo=memo,
-            recommendation=recommendation,
+            ctx,
+            ctx.day,
+            memo=cmd.memo,
+            recommendation=cmd.recommendation,
         )
 
-    def schedule(
-        self,
-        strategy: Strategy,
-        actor: ActorRef,
-        effective_date: date,
-        council: str,
-        meeting_date: object,
-    ) -> None:
+    def schedule(self, ctx: Context, cmd: Schedule) -> None:
         """Put it on the agenda of a council meeting of the annual cycle."""
         self._check(Action.SCHEDULE)
-        meeting = _meeting(strategy, council, meeting_date, "meeting_date")
+        cmd = cmd.normalised()
+        meeting = _meeting(ctx, cmd.council, cmd.meeting_date, "meeting_date")
         self._record(
-            self.Scheduled,
-            actor,
-            effective_date,
-            council=council,
-            meeting_date=meeting.isoformat(),
+            self.Scheduled, ctx, ctx.day, council=cmd.council, meeting_date=meeting.isoformat()
         )
 
-    def approve(self, strategy: Strategy, actor: ActorRef, decision_text: str) -> None:
+    def approve(self, ctx: Context, cmd: Approve) -> None:
         """Record the council's approval; the initiative moves to follow-up."""
         self._check(Action.APPROVE)
+        cmd = cmd.normalised()
         meeting = self._meeting_on_agenda()
         self._record(
             self.Approved,
-            actor,
+            ctx,
             meeting,
-            decision_text=text(decision_text, "decision_text"),
-            period=strategy.period_of(meeting).id,
+            decision_text=cmd.decision_text,
+            period=ctx.strategy.period_of(meeting).id,
             **self._agenda_fields(),
         )
 
-    def reject(self, actor: ActorRef, reason: str) -> None:
+    def reject(self, ctx: Context, cmd: Reject) -> None:
         """Record the council's rejection (avslag)."""
         self._check(Action.REJECT)
         self._record(
             self.Rejected,
-            actor,
+            ctx,
             self._meeting_on_agenda(),
-            reason=text(reason, "reason"),
+            reason=cmd.normalised().reason,
             **self._agenda_fields(),
         )
 
-    def defer(self, strategy: Strategy, actor: ActorRef, reason: str, meeting_date: object) -> None:
+    def defer(self, ctx: Context, cmd: Defer) -> None:
         """Table the decision (bordläggning) to a later meeting of the same council."""
         self._check(Action.DEFER)
-        reason = text(reason, "reason")
+        cmd = cmd.normalised()
         current = self._meeting_on_agenda()
         assert self.agenda is not None
-        later = _meeting(strategy, self.agenda["council"], meeting_date, "meeting_date")
+        later = _meeting(ctx, self.agenda["council"], cmd.meeting_date, "meeting_date")
         if later <= current:
             raise ValidationError(
                 "meeting_date", f"must be a meeting after the current one ({current.isoformat()})"
             )
         self._record(
             self.Deferred,
-            actor,
+            ctx,
             current,
-            reason=reason,
+            reason=cmd.reason,
             next_meeting_date=later.isoformat(),
             **self._agenda_fields(),
         )
 
-    def refer_back(self, actor: ActorRef, reason: str) -> None:
+    def refer_back(self, ctx: Context, cmd: ReferBack) -> None:
         """Send it back for further preparation (återremiss)."""
         self._check(Action.REFER_BACK)
         self._record(
             self.ReferredBack,
-            actor,
+            ctx,
             self._meeting_on_agenda(),
-            reason=text(reason, "reason"),
+            reason=cmd.normalised().reason,
             **self._agenda_fields(),
         )
 
-    def report_progress(
-        self,
-        strategy: Strategy,
-        actor: ActorRef,
-        effective_date: date,
-        period: str,
-        status: str,
-        narrative: str,
-        indicator_values: object = None,
-        lessons: object = None,
-    ) -> None:
+    def report_progress(self, ctx: Context, cmd: ReportProgress) -> None:
         """Report progress for one reporting period."""
         self._check(Action.REPORT_PROGRESS)
-        reported = strategy.period(text(period, "period", max_length=TITLE_MAX))
+        cmd = cmd.normalised()
+        reported = ctx.strategy.period(cmd.period)
         assert self.approval_period is not None
-        approved_in = strategy.period(self.approval_period)
+        approved_in = ctx.strategy.period(self.approval_period)
         if reported < approved_in:
             raise ValidationError(
                 "period", f"must not be before the approval's period ({approved_in.id})"
             )
-        if status not in PROGRESS_STATUSES:
-            raise ValidationError("status", f"must be one of {', '.join(PROGRESS_STATUSES)}")
         self._record(
             self.ProgressReported,
-            actor,
-            effective_date,
+            ctx,
+            ctx.day,
             period=reported.id,
-            status=status,
-            narrative=text(narrative, "narrative"),
-            indicator_values=self._indicator_values(indicator_values),
-            lessons=texts(lessons, "lessons"),
+            status=cmd.status,
+            narrative=cmd.narrative,
+            indicator_values=self._indicator_values(cmd.indicator_values),
+            lessons=cmd.lessons or [],
         )
 
-    def close(
-        self, actor: ActorRef, effective_date: date, final_report: str, lessons: object
-    ) -> None:
+    def close(self, ctx: Context, cmd: Close) -> None:
         """Close with a final report and at least one lesson learned."""
         self._check(Action.CLOSE)
-        self._record(
-            self.Closed,
-            actor,
-            effective_date,
-            final_report=text(final_report, "final_report"),
-            lessons=texts(lessons, "lessons", min_items=1),
-        )
+        cmd = cmd.normalised()
+        self._record(self.Closed, ctx, ctx.day, final_report=cmd.final_report, lessons=cmd.lessons)
 
-    def withdraw(self, actor: ActorRef, effective_date: date, reason: str) -> None:
+    def withdraw(self, ctx: Context, cmd: Withdraw) -> None:
         """Withdraw the initiative (by its proposer)."""
         self._check(Action.WITHDRAW)
-        self._record(self.Withdrawn, actor, effective_date, reason=text(reason, "reason"))
+        self._record(self.Withdrawn, ctx, ctx.day, reason=cmd.normalised().reason)
+
+    def execute(self, ctx: Context, cmd: Command) -> None:
+        """Take the action `cmd` stands for (dispatch on its type)."""
+        method: Callable[[Context, Any], None] = getattr(self, cmd.action)
+        method(ctx, cmd)
 
     # -- helpers ----------------------------------------------------------------
 
     def _record(
-        self, event_class: type[Event], actor: ActorRef, effective_date: object, **fields: Any
+        self, event_class: type[Event], ctx: Context, effective_date: date, **fields: Any
     ) -> None:
-        day = parse_business_date(effective_date, "effective_date")
         self.trigger_event(
-            event_class, actor=actor.as_dict(), effective_date=day.isoformat(), **fields
+            event_class,
+            actor=ctx.actor.as_dict(),
+            effective_date=effective_date.isoformat(),
+            **fields,
         )
 
     def _meeting_on_agenda(self) -> date:
@@ -477,15 +433,13 @@ class Initiative(Aggregate):
         return values
 
 
-def _meeting(strategy: Strategy, council: object, meeting_date: object, field: str) -> date:
+def _meeting(ctx: Context, council: str, day: date, field: str) -> date:
     """A meeting of a deciding council that exists in the annual cycle."""
-    deciding = [c.id for c in strategy.deciding_councils]
+    deciding = [c.id for c in ctx.strategy.deciding_councils]
     if council not in deciding:
         raise ValidationError("council", f"must be one of {', '.join(deciding)}")
-    day = parse_business_date(meeting_date, field)
-    assert isinstance(council, str)
-    if strategy.meeting(council, day) is None:
-        dates = ", ".join(m.date.isoformat() for m in strategy.meetings(day.year, council))
+    if ctx.calendar.meeting(council, day) is None:
+        dates = ", ".join(m.date.isoformat() for m in ctx.calendar.meetings(day.year, council))
         raise ValidationError(
             field,
             f"{council} has no meeting on {day.isoformat()} (its meetings in {day.year}: {dates})",

@@ -26,7 +26,7 @@ def test_export_writes_jsonl_csv_and_a_manifest_of_their_sha256(
 ) -> None:
     Ledger(app).seal()
     out = tmp_path / "export"
-    manifest = export(app, selection(app), out)
+    manifest = export(app, selection(app), out, ledger=Ledger(app))
     assert json.loads((out / "manifest.json").read_text()) == manifest
     listed = {f["name"]: f for f in manifest["files"]}
     assert set(listed) == {
@@ -53,7 +53,7 @@ def test_every_exported_hash_recomputes_from_the_export_alone(
 ) -> None:
     ledger = Ledger(app)
     ledger.seal()
-    manifest = export(app, selection(app), tmp_path / "export")
+    manifest = export(app, selection(app), tmp_path / "export", ledger=Ledger(app))
     rows = lines(tmp_path / "export" / "audit_trail.jsonl")
     for row in rows:
         state = base64.b64decode(row["state_b64"])
@@ -70,7 +70,7 @@ def test_every_exported_hash_recomputes_from_the_export_alone(
 def test_open_data_decisions_have_no_personal_data(
     app: RusApp, decided: str, tmp_path: Path
 ) -> None:
-    export(app, selection(app), tmp_path / "export")
+    export(app, selection(app), tmp_path / "export", ledger=Ledger(app))
     decisions = lines(tmp_path / "export" / "decisions.jsonl")
     assert tuple(decisions[0]) == DECISION_COLUMNS
     assert [(d["outcome"], d["title"]) for d in decisions] == [
@@ -87,15 +87,15 @@ def test_export_of_an_initiative_or_a_period(
     app: RusApp, decided: str, coordinator: ActorRef, content: dict[str, Any], tmp_path: Path
 ) -> None:
     other = app.propose(Propose(**content), coordinator).id
-    mine = export(app, selection(app, initiative_id=decided), tmp_path / "mine")
+    mine = export(app, selection(app, initiative_id=decided), tmp_path / "mine", ledger=Ledger(app))
     assert mine["files"][0]["rows"] == 10
     assert {r["initiative_id"] for r in lines(tmp_path / "mine" / "audit_trail.jsonl")} == {decided}
     now = app.strategy.period_of(app.today()).id
-    current = export(app, selection(app, period=now), tmp_path / "now")
+    current = export(app, selection(app, period=now), tmp_path / "now", ledger=Ledger(app))
     assert current["files"][0]["rows"] == 11
     assert other in (tmp_path / "now" / "audit_trail.jsonl").read_text()
     # Decisions are selected by their meeting's date: all three meetings were in 2026-T1.
-    meetings = export(app, selection(app, period="2026-T1"), tmp_path / "t1")
+    meetings = export(app, selection(app, period="2026-T1"), tmp_path / "t1", ledger=Ledger(app))
     assert [f["rows"] for f in meetings["files"]][2] == 3
 
 

@@ -119,9 +119,14 @@ def test_dossier_shows_the_contact_until_erased_then_raderad(
 ) -> None:
     initiative = app.propose(Propose(**{**content, "contact_person": greta}), coordinator).id
     _walk_to_decision(app, initiative)
-    assert build_dossier(app, initiative, 1, people=people)["contact_person"]["name"] == NAME
+    assert (
+        build_dossier(app, initiative, 1, ledger=Ledger(app), people=people)["contact_person"][
+            "name"
+        ]
+        == NAME
+    )
     people.erase(greta, erased_by="adm")
-    contact = build_dossier(app, initiative, 1, people=people)["contact_person"]
+    contact = build_dossier(app, initiative, 1, ledger=Ledger(app), people=people)["contact_person"]
     assert (contact["name"], contact["email"], contact["erased"]) == (ERASED, ERASED, True)
 
 
@@ -130,7 +135,7 @@ def test_exports_never_hold_personal_data(
 ) -> None:
     initiative = app.propose(Propose(**{**content, "contact_person": greta}), coordinator).id
     _walk_to_decision(app, initiative)
-    export(app, selection(app), tmp_path / "export")
+    export(app, selection(app), tmp_path / "export", ledger=Ledger(app))
     written = b"".join(p.read_bytes() for p in (tmp_path / "export").iterdir())
     assert greta.encode() in written
     assert personal_data_in(written) == []

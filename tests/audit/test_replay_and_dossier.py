@@ -10,6 +10,7 @@ import pytest
 
 from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, render_html
 from ruswf.app.audit.ledger import Ledger
+from ruswf.app.audit.people import People
 from ruswf.app.audit.replay import diff, history_as_of
 from ruswf.app.service import RusApp
 from ruswf.domain.commands import ActorRef, Propose, RecordPreparation, Reject, Schedule, Submit
@@ -74,7 +75,7 @@ def test_cli_history_and_diff(run: Callable[..., Any], decided: str) -> None:
 def test_dossier_holds_the_initiative_as_it_stood_at_the_decision(
     app: RusApp, decided: str
 ) -> None:
-    dossier = build_dossier(app, decided, 3)
+    dossier = build_dossier(app, decided, 3, ledger=Ledger(app), people=People(app))
     assert dossier["decision"]["outcome"] == "approved"
     assert dossier["decision"]["text"] == "RSR ställer sig bakom insatsen."
     assert dossier["initiative"]["title"] == "Branschanalys 2.0"
@@ -88,7 +89,7 @@ def test_dossier_holds_the_initiative_as_it_stood_at_the_decision(
 
 
 def test_an_earlier_dossier_is_not_changed_by_what_came_after(app: RusApp, decided: str) -> None:
-    dossier = build_dossier(app, decided, 1)
+    dossier = build_dossier(app, decided, 1, ledger=Ledger(app), people=People(app))
     assert dossier["decision"]["outcome"] == "deferred"
     assert dossier["decision"]["next_meeting_date"] == SECOND_MEETING
     assert dossier["meeting"]["date"] == FIRST_MEETING
@@ -99,16 +100,18 @@ def test_an_earlier_dossier_is_not_changed_by_what_came_after(app: RusApp, decid
 
 def test_dossier_carries_the_decision_events_seal_once_sealed(app: RusApp, decided: str) -> None:
     ledger = Ledger(app)
-    assert build_dossier(app, decided, 3, ledger=ledger)["seal"] == {"sealed": False}
+    assert build_dossier(app, decided, 3, ledger=ledger, people=People(app))["seal"] == {
+        "sealed": False
+    }
     ledger.seal()
-    seal = build_dossier(app, decided, 3, ledger=ledger)["seal"]
+    seal = build_dossier(app, decided, 3, ledger=ledger, people=People(app))["seal"]
     row = ledger.chain(decided)[-1]
     assert (seal["position"], seal["chain_hash"]) == (row.position, row.chain_hash)
 
 
 def test_a_decision_the_initiative_never_had_is_not_found(app: RusApp, decided: str) -> None:
     with pytest.raises(DecisionNotFoundError, match="has no decision 4"):
-        build_dossier(app, decided, 4)
+        build_dossier(app, decided, 4, ledger=Ledger(app), people=People(app))
 
 
 def test_printable_dossier_escapes_user_text(
@@ -126,7 +129,7 @@ def test_printable_dossier_escapes_user_text(
     )
     app.execute(initiative, Schedule(council="rsr", meeting_date=FIRST_MEETING), preparer)
     app.execute(initiative, Reject(reason=f"Nej & {hostile}"), secretary)
-    page = render_html(build_dossier(app, initiative, 1))
+    page = render_html(build_dossier(app, initiative, 1, ledger=Ledger(app), people=People(app)))
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert "Nej &amp; &lt;script&gt;" in page

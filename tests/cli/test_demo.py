@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
-from ruswf.app.demo.walk import AGENDA_ITEMS, FATES, run_demo
+from ruswf.app.audit.ledger import Ledger
+from ruswf.app.demo.walk import FATES, agenda_items, run_demo
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.views import InitiativeView
@@ -61,15 +62,17 @@ def test_demo_prints_the_summary_table(ruswf: str, database_url: str) -> None:
     for state in State:
         assert any(line.startswith(f"{state.value} (") for line in lines), state
     total = next(line for line in lines if line.startswith("total"))
-    assert total.split()[-1] == str(len(AGENDA_ITEMS))
-    assert f"{len(AGENDA_ITEMS)} initiatives" in out
+    assert total.split()[-1] == str(len(agenda_items()))
+    assert f"{len(agenda_items())} initiatives" in out
 
 
 def test_demo_records_every_agenda_item_as_an_initiative(
     ruswf: str, database_url: str, strategy: Strategy
 ) -> None:
     run_demo_command(ruswf, database_url)
-    assert sorted(states_by_title(strategy, database_url)) == sorted(i[0] for i in AGENDA_ITEMS)
+    assert sorted(states_by_title(strategy, database_url)) == sorted(
+        i["title"] for i in agenda_items()
+    )
 
 
 def test_demo_is_deterministic_for_a_seed(
@@ -80,7 +83,7 @@ def test_demo_is_deterministic_for_a_seed(
     run_demo_command(ruswf, other_database_url, "--seed", "7")
     first = states_by_title(strategy, database_url)
     assert first == states_by_title(strategy, other_database_url)
-    assert len(first) == len(AGENDA_ITEMS)
+    assert len(first) == len(agenda_items())
 
 
 def test_demo_run_twice_records_nothing_new(
@@ -89,13 +92,13 @@ def test_demo_run_twice_records_nothing_new(
     first = run_demo_command(ruswf, database_url).stdout
     after_first = recorded(strategy, database_url)
     second = run_demo_command(ruswf, database_url).stdout
-    assert after_first > len(AGENDA_ITEMS)
+    assert after_first > len(agenda_items())
     assert recorded(strategy, database_url) == after_first
     assert second == first
 
 
 def test_run_demo_deals_every_fate(app: RusApp) -> None:
-    result = run_demo(app, seed=1)
+    result = run_demo(app, Ledger(app), seed=1)
     states = Counter(v.state for v in result.initiatives)
     assert set(states) == {s.value for s in State}
     assert states["follow_up"] + states["closed"] >= FATES.count("followed_up")
@@ -104,25 +107,25 @@ def test_run_demo_deals_every_fate(app: RusApp) -> None:
 
 
 def test_run_demo_returns_one_view_per_agenda_item_under_its_goal_area(app: RusApp) -> None:
-    result = run_demo(app, seed=3, year=2026)
+    result = run_demo(app, Ledger(app), seed=3, year=2026)
     assert [(v.title, v.goal_area) for v in result.initiatives] == [
-        (item[0], item[1]) for item in AGENDA_ITEMS
+        (item["title"], item["goal_area"]) for item in agenda_items()
     ]
-    assert sum(result.by_state_and_goal_area().values()) == len(AGENDA_ITEMS)
+    assert sum(result.by_state_and_goal_area().values()) == len(agenda_items())
     assert result.year == 2026
 
 
 def test_run_demo_again_returns_the_same_views_and_records_nothing(app: RusApp) -> None:
-    first = run_demo(app, seed=2)
+    first = run_demo(app, Ledger(app), seed=2)
     count = app.recorder.max_notification_id()
-    again = run_demo(app, seed=2)
+    again = run_demo(app, Ledger(app), seed=2)
     assert again.initiatives == first.initiatives
     assert app.recorder.max_notification_id() == count
 
 
 def test_run_demo_leaves_some_progress_reports_missing(app: RusApp) -> None:
     """The region's real problem: not every approved initiative reports every period."""
-    result = run_demo(app, seed=1, year=app.today().year - 1)  # every period has ended
+    result = run_demo(app, Ledger(app), seed=1, year=app.today().year - 1)  # every period has ended
     periods = app.strategy.reporting_periods(result.year)
 
     def due(view: InitiativeView) -> list[str]:

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from projections import Projections
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.domain.initiative import Initiative
@@ -79,7 +80,7 @@ def test_worker_killed_mid_batch_resumes_exactly_once(
     """Two workers die by SIGKILL inside open batches (of different projections); the real
     worker (`ruswf projections run`) then resumes: nothing missing, nothing doubled, and a
     rebuild from scratch yields identical tables."""
-    run_demo(app, year=2025)
+    run_demo(app, Ledger(app), year=2025)
     views = Projections(app)
     head = views.head()
     assert head > 200
@@ -125,7 +126,7 @@ def test_worker_killed_mid_batch_resumes_exactly_once(
 def test_a_second_runner_cannot_apply_a_batch_twice(app: RusApp) -> None:
     """Two runners on one store (an API process and the worker) race; the tracking check
     in each batch's transaction lets exactly one of them apply each event."""
-    run_demo(app, year=2025)
+    run_demo(app, Ledger(app), year=2025)
     first, second = Projections(app, batch_size=7), Projections(app, batch_size=5)
     errors: list[BaseException] = []
 

@@ -16,6 +16,7 @@ import pytest
 from psycopg import sql
 
 from projections import Projections
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 
@@ -51,7 +52,7 @@ def query(app: RusApp, database_url: str) -> Iterator[Query]:
 
 @pytest.fixture
 def demo(app: RusApp, projections: Projections) -> Projections:
-    run_demo(app, seed=3, year=2025)
+    run_demo(app, Ledger(app), seed=3, year=2025)
     projections.catch_up()
     return projections
 

@@ -11,6 +11,7 @@ import pytest
 
 from projections import Projections, render_annual
 from projections.annual_cycle import ROW_KEYS
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.domain.commands import ActorRef
@@ -23,7 +24,7 @@ TODAY = date(2026, 11, 26)  # after every due date of 2025
 @pytest.fixture
 def demo(app: RusApp, projections: Projections) -> Projections:
     """The demo's walk through 2025 (every 2025 report is due by now), caught up."""
-    run_demo(app, seed=1, year=YEAR)
+    run_demo(app, Ledger(app), seed=1, year=YEAR)
     projections.catch_up()
     return projections
 

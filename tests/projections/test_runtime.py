@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from projections import Projections, run_worker
 from projections.board import Board
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
@@ -85,7 +86,7 @@ def test_projections_starting_from_nothing_on_a_long_log_build_to_the_same_table
 ) -> None:
     """Past `scratch_threshold` events, projections at position 0 are built in a scratch
     database (PostgreSQL) and swapped in: the tables equal the batch-by-batch build."""
-    run_demo(app, year=2025)
+    run_demo(app, Ledger(app), year=2025)
     by_batches = Projections(app, batch_size=7, scratch_threshold=10**9)
     by_batches.catch_up()
     expected = dump(by_batches)

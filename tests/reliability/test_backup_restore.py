@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 
 from projections import Projections
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
@@ -57,7 +58,7 @@ def test_backup_and_restore_round_trip_a_store(
     database_url: str, strategy: Strategy, tmp_path: Path
 ) -> None:
     app = make_app(database_url, strategy)
-    run_demo(app, year=2025)
+    run_demo(app, Ledger(app), year=2025)
     views = Projections(app)
     views.catch_up()
     report = views.annual_cycle(2025, today=TODAY)

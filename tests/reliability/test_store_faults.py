@@ -20,6 +20,7 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from psycopg import errors as pg_errors
 
+from ruswf.app.audit.ledger import Ledger
 from ruswf.app.store.faults import store_fault
 from ruswf.domain.strategy import Strategy
 
@@ -303,7 +304,7 @@ def test_a_rebuild_without_room_for_its_scratch_database_fails_in_one_line_and_k
         if not mounted:
             pytest.skip("needs root to mount a small tmpfs for TMPDIR")
         app = make_app(url, strategy)
-        run_demo(app, year=2025)
+        run_demo(app, Ledger(app), year=2025)
         views = Projections(app)
         views.catch_up()
         before, positions = dump(views), views.status()

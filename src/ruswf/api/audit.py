@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ruswf.api.deps import ApiState, App, CurrentUser, get_state, require_read
+from ruswf.api.deps import App, CurrentUser, LedgerDep, PeopleDep, require_read
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import Problem
 from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
-from ruswf.app.audit.ledger import Ledger
 from ruswf.app.audit.people import People, PersonNotFoundError
 from ruswf.app.audit.replay import diff
 from ruswf.app.audit.signing import export_head, load_private_key
@@ -33,24 +32,6 @@ PersonId = Annotated[str, Path(description="A person id (p_ and 16 hex digits)."
 History = Annotated[ActorRef, Depends(require_read("history"))]
 Audit = Annotated[ActorRef, Depends(require_read("audit"))]
 PeopleReader = Annotated[ActorRef, Depends(require_read("people"))]
-
-
-def get_people(request: Request, app: App) -> People:
-    """The people registry, opened once per process (its table is created on first use)."""
-    people: People | None = getattr(request.app.state, "ruswf_people", None)
-    if people is None or people.app is not app:
-        people = People(app)
-        request.app.state.ruswf_people = people
-    return people
-
-
-async def get_ledger(state: Annotated[ApiState, Depends(get_state)]) -> Ledger:
-    ledger: Ledger = state.projections.ledger
-    return ledger
-
-
-PeopleDep = Annotated[People, Depends(get_people)]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 # -- replay ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The FastAPI application factory. The application service, the token store and the
-projections are built in the lifespan, never at import time."""
+"""The FastAPI application factory. The services (`ruswf.bootstrap`) are built once in
+the lifespan, never at import time, and read by routes through `api.deps`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from projections import EmbeddedRunner
 from ruswf.api import audit, initiatives, reports, system
-from ruswf.api.deps import ApiState
 from ruswf.api.middleware import RequestContextMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.api.ratelimit import AuthFailureLimitMiddleware
-from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
-from ruswf.app.store.tokens import TokenStore
-from ruswf.app.strategy_loader import load_strategy
+from ruswf.bootstrap import Services
 
 DESCRIPTION = """
 ruswf keeps every step of every initiative of the regional development strategy
@@ -34,28 +32,19 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        from projections import EmbeddedRunner, Projections
-
-        strategy = load_strategy(settings.strategy)
-        app = RusApp(strategy, settings)
-        tokens = TokenStore(settings, strategy)
-        await tokens.open_async()
-        views = Projections(app)
-        runner = EmbeddedRunner(views) if embedded_projections else None
+        services = Services(settings)
+        await services.tokens.open_async()
+        runner = EmbeddedRunner(services.projections) if embedded_projections else None
         if runner is not None:
             runner.start()
-        api.state.ruswf = ApiState(
-            app=app, tokens=tokens, projections=views, max_body_bytes=settings.max_body_bytes
-        )
+        api.state.ruswf = services
         try:
             yield
         finally:
             if runner is not None:
                 runner.stop()
-            views.close()
-            await tokens.close_async()
-            tokens.close()
-            app.close()
+            await services.tokens.close_async()
+            services.close()
 
     api = FastAPI(
         title="ruswf",

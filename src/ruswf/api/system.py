@@ -10,7 +10,7 @@ import psycopg
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from ruswf.api.deps import App, require_read
+from ruswf.api.deps import App, LedgerDep, require_read
 from ruswf.api.problems import problem
 from ruswf.api.schemas import Problem, VerifyOut
 from ruswf.app.audit.verify import verify_store
@@ -109,8 +109,8 @@ def strategy(
     "/api/v1/audit/verify", response_model=VerifyOut, tags=["audit"], summary="Verify stored events"
 )
 def audit_verify(
-    app: App, _caller: Annotated[ActorRef, Depends(require_read("audit"))]
+    app: App, ledger: LedgerDep, _caller: Annotated[ActorRef, Depends(require_read("audit"))]
 ) -> JSONResponse:
     """`ok` is true when every stored event is intact; `first_bad` names the first one
     that is not."""
-    return JSONResponse(verify_store(app).as_dict())
+    return JSONResponse(verify_store(app, ledger).as_dict())

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from ruswf.app.demo.walk import run_demo
-from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
+from ruswf.bootstrap import Services
 from ruswf.cli.audit import audit_cli, gdpr_cli
-from ruswf.cli.common import application, fail
+from ruswf.cli.common import fail, services
 from ruswf.cli.ops import backup, restore
 from ruswf.cli.projections import projections_cli, report_cli
 from ruswf.domain.errors import DomainError
@@ -45,8 +45,9 @@ def demo(
     ] = None,
 ) -> None:
     """Load the seed's agenda items as initiatives and walk them through a year."""
-    with application() as app:
-        result = run_demo(app, seed=seed, year=year)
+    with services() as built:
+        app = built.app
+        result = run_demo(app, built.ledger, seed=seed, year=year)
         counts = result.by_state_and_goal_area()
         goals = [g.id for g in app.strategy.goal_areas]
         typer.echo(
@@ -87,9 +88,10 @@ def serve(
 
     from ruswf.api.main import create_app
 
-    with application() as app:
+    with services() as built:
+        app = built.app
         if demo_data:
-            _prepare_demo(app, f"http://{host}:{port}")
+            _prepare_demo(built, f"http://{host}:{port}")
         settings = app.settings
     uvicorn.run(
         create_app(settings, embedded_projections=projections),
@@ -110,24 +112,18 @@ DEMO_USERS = (
 )
 
 
-def _prepare_demo(app: RusApp, url: str) -> None:
-    from ruswf.app.store.tokens import TokenStore
-
-    if not app.recorder.max_notification_id():
+def _prepare_demo(built: Services, url: str) -> None:
+    if not built.app.recorder.max_notification_id():
         typer.echo("Empty store: loading the demo (the seed's agenda items, one year)...")
-        run_demo(app)
-    tokens = TokenStore(app.settings, app.strategy)
-    try:
-        typer.echo(
-            f"\nruswf serves {url}  (API docs: {url}/docs)\n"
-            "Demo tokens (Authorization: Bearer <token>):"
-        )
-        for user, role, org in DEMO_USERS:
-            _, token = tokens.create(user, role, org)
-            typer.echo(f"  {role:<12} {org:<22} {token}")
-        typer.echo("")
-    finally:
-        tokens.close()
+        run_demo(built.app, built.ledger)
+    typer.echo(
+        f"\nruswf serves {url}  (API docs: {url}/docs)\n"
+        "Demo tokens (Authorization: Bearer <token>):"
+    )
+    for user, role, org in DEMO_USERS:
+        _, token = built.tokens.create(user, role, org)
+        typer.echo(f"  {role:<12} {org:<22} {token}")
+    typer.echo("")
 
 
 @token_cli.command("create")
@@ -141,14 +137,8 @@ def token_create(
     ],
 ) -> None:
     """Create a bearer token; the token is the last line of output."""
-    from ruswf.app.store.tokens import TokenStore
-
-    with application() as app:
-        tokens = TokenStore(app.settings, app.strategy)
-        try:
-            info, token = tokens.create(user, role, org)
-        finally:
-            tokens.close()
+    with services() as built:
+        info, token = built.tokens.create(user, role, org)
         typer.echo(f"token {info.id} for {info.user} ({info.role}, {info.organisation}):")
         typer.echo(token)
 
@@ -156,14 +146,8 @@ def token_create(
 @token_cli.command("list")
 def token_list() -> None:
     """List tokens (never the tokens themselves: only a hash is stored)."""
-    from ruswf.app.store.tokens import TokenStore
-
-    with application() as app:
-        tokens = TokenStore(app.settings, app.strategy)
-        try:
-            rows = tokens.list()
-        finally:
-            tokens.close()
+    with services() as built:
+        rows = built.tokens.list()
         typer.echo(f"{'id':<14}{'user':<30}{'role':<13}{'organisation':<24}{'created':<27}revoked")
         for t in rows:
             typer.echo(
@@ -177,15 +161,8 @@ def token_revoke(
     token_id: Annotated[str, typer.Argument(help="The token's id (from `ruswf token list`).")],
 ) -> None:
     """Revoke a token by its id."""
-    from ruswf.app.store.tokens import TokenStore
-
-    with application() as app:
-        tokens = TokenStore(app.settings, app.strategy)
-        try:
-            revoked = tokens.revoke(token_id)
-        finally:
-            tokens.close()
-        if not revoked:
+    with services() as built:
+        if not built.tokens.revoke(token_id):
             fail(f"no active token with id {token_id!r}")
         typer.echo(f"revoked {token_id}")
 

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
+from ruswf.app.audit.people import People
 from ruswf.app.service import RusApp
-from ruswf.cli.common import application, fail
+from ruswf.cli.common import fail, services
 
 audit_cli = typer.Typer(
     help="Audit: replay, verify the stored events, dossiers, signed heads and exports.",
@@ -62,12 +63,10 @@ def _signing_key(app: RusApp, required: bool) -> Any:
 # -- replay ------------------------------------------------------------------------------
 
 
-def _contact(app: RusApp, person_id: object) -> str:
-    from ruswf.app.audit.people import People
-
+def _contact(people: People, person_id: object) -> str:
     if not isinstance(person_id, str):
         return "–"
-    found = People(app).resolve(person_id)
+    found = people.resolve(person_id)
     assert found is not None
     return f"{found['name']} ({person_id})"
 
@@ -87,7 +86,8 @@ def history(
 
     if as_of is not None and version is not None:
         fail("give either --as-of or --version, not both")
-    with application() as app:
+    with services() as built:
+        app = built.app
         view, events = history_as_of(app, initiative_id, version=version, as_of=as_of)
         if as_json:
             _dump({"initiative": view, "history": [e.as_dict() for e in events]})
@@ -96,7 +96,7 @@ def history(
         typer.echo(
             f"version {view['version']} · {view['state']} ({view['state_label']}) · "
             f"{view['goal_area']} · lead {view['lead_actor']} · "
-            f"contact {_contact(app, view.get('contact_person'))}"
+            f"contact {_contact(built.people, view.get('contact_person'))}"
         )
         typer.echo("")
         for e in events:
@@ -118,7 +118,8 @@ def diff_command(
     """Which fields changed between two versions, and by whom and why (the events between)."""
     from ruswf.app.audit.replay import diff
 
-    with application() as app:
+    with services() as built:
+        app = built.app
         found = diff(app, initiative_id, first, second)
         if as_json:
             _dump(found)
@@ -149,8 +150,9 @@ def dossier_command(
     """The dossier of a council decision: what the council had when it decided."""
     from ruswf.app.audit.dossier import build_dossier, render_html
 
-    with application() as app:
-        found = build_dossier(app, initiative_id, number)
+    with services() as built:
+        app = built.app
+        found = build_dossier(app, initiative_id, number, ledger=built.ledger, people=built.people)
         text = (
             render_html(found) if html else json.dumps(found, indent=2, ensure_ascii=False) + "\n"
         )
@@ -166,8 +168,9 @@ def verify(as_json: JsonOption = False) -> None:
     removed, reordered or inserted one and exit 2."""
     from ruswf.app.audit.verify import verify_store
 
-    with application() as app:
-        result = verify_store(app)
+    with services() as built:
+        app = built.app
+        result = verify_store(app, built.ledger)
         if as_json:
             _dump(result.as_dict())
         if not result.ok:
@@ -183,10 +186,9 @@ def verify(as_json: JsonOption = False) -> None:
 @audit_cli.command("seal")
 def seal() -> None:
     """Seal every event not in the ledger yet (the projection worker does this too)."""
-    from ruswf.app.audit.ledger import Ledger
 
-    with application() as app:
-        ledger = Ledger(app)
+    with services() as built:
+        ledger = built.ledger
         sealed = ledger.seal()
         head = ledger.head()
         typer.echo(
@@ -204,12 +206,12 @@ def head(
 ) -> None:
     """The ledger's head as JSON, to keep outside the system (`check-head` proves later
     that nothing up to it changed)."""
-    from ruswf.app.audit.ledger import Ledger
     from ruswf.app.audit.signing import dumps, export_head
 
-    with application() as app:
+    with services() as built:
+        app = built.app
         key = _signing_key(app, required=sign) if sign else None
-        text = dumps(export_head(Ledger(app).head(), key))
+        text = dumps(export_head(built.ledger.head(), key))
         _emit(text, out)
 
 
@@ -235,7 +237,8 @@ def check_head_command(
         document = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         fail(f"cannot read {file}: {error}")
-    with application() as app:
+    with services() as built:
+        app = built.app
         try:
             trusted = load_public_key(public_key) if public_key else None
         except SigningKeyError as error:
@@ -255,7 +258,7 @@ def check_head_command(
             else "not signed"
         )
         if not result.ok:
-            found = verify_store(app)
+            found = verify_store(app, built.ledger)
             where = f"; first bad event: {found.first_bad}" if found.first_bad else ""
             fail(f"{result.reason} ({signer}){where}", code=2)
         typer.echo(f"ok: {result.reason} ({signer})")
@@ -294,7 +297,8 @@ def export_command(
     of SHA-256 sums and the ledger's head (signed when a key is configured)."""
     from ruswf.app.audit.export import export, selection
 
-    with application() as app:
+    with services() as built:
+        app = built.app
         chosen = selection(
             app,
             initiative_id=initiative,
@@ -302,7 +306,9 @@ def export_command(
             since=_date(since),
             until=_date(until),
         )
-        manifest = export(app, chosen, out, signing_key=_signing_key(app, required=False))
+        manifest = export(
+            app, chosen, out, ledger=built.ledger, signing_key=_signing_key(app, required=False)
+        )
         for listed in manifest["files"]:
             typer.echo(f"{listed['sha256']}  {out / listed['name']}  ({listed['rows']} rows)")
         head_ = manifest["ledger_head"]
@@ -336,10 +342,9 @@ def register(
 ) -> None:
     """Register a contact person; the person id is the last line of output (use it as an
     initiative's `contact_person`)."""
-    from ruswf.app.audit.people import People
 
-    with application() as app:
-        person = People(app).register(
+    with services() as built:
+        person = built.people.register(
             name, email=email, phone=phone, organisation=org, registered_by=_operator()
         )
         typer.echo(f"registered person {person.id}:")
@@ -349,10 +354,9 @@ def register(
 @gdpr_cli.command("show")
 def show(person: Annotated[str, typer.Argument(help="The person id.")]) -> None:
     """A person's data ("[raderad]" once erased)."""
-    from ruswf.app.audit.people import People
 
-    with application() as app:
-        _dump(People(app).get(person).as_dict())
+    with services() as built:
+        _dump(built.people.get(person).as_dict())
 
 
 @gdpr_cli.command("list")
@@ -360,10 +364,9 @@ def list_people(
     erased: Annotated[bool, typer.Option("--erased", help="Include erased persons.")] = False,
 ) -> None:
     """The people registry."""
-    from ruswf.app.audit.people import People
 
-    with application() as app:
-        for p in People(app).list(include_erased=erased):
+    with services() as built:
+        for p in built.people.list(include_erased=erased):
             state = f"erased {p.erased_at}" if p.erased else (p.email or "")
             typer.echo(f"{p.id}  {p.name:<30} {p.organisation or '-':<22} {state}")
 
@@ -374,8 +377,7 @@ def erase(
 ) -> None:
     """Erase a person's data everywhere (art. 17): events keep only the id, every view
     shows "[raderad]", and the hash chains still verify."""
-    from ruswf.app.audit.people import People
 
-    with application() as app:
-        erased = People(app).erase(person, erased_by=_operator())
+    with services() as built:
+        erased = built.people.erase(person, erased_by=_operator())
         typer.echo(f"erased {erased.id} at {erased.erased_at}")

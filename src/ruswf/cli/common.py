@@ -1,4 +1,4 @@
-"""What every `ruswf` command shares: one-line errors and the application on the
+"""What every `ruswf` command shares: one-line errors and the services on the
 configured store."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import typer
 
 from ruswf.app.errors import AppError
 from ruswf.app.logging import configure_logging
-from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.store.faults import is_store_error, store_error_message
-from ruswf.app.strategy_loader import load_strategy
+from ruswf.bootstrap import Services
 from ruswf.domain.errors import DomainError
 
 
@@ -25,19 +24,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def application() -> Iterator[RusApp]:
-    """The application on the configured store. Configuration, domain and store errors
-    end the command with one line; anything else is a bug and keeps its traceback."""
+def services() -> Iterator[Services]:
+    """The services on the configured store, built once for this command (the
+    composition root). Configuration, domain and store errors end the command with one
+    line; anything else is a bug and keeps its traceback."""
     try:
         settings = Settings()
         configure_logging(settings.log_format, settings.log_level)
-        app = RusApp(load_strategy(settings.strategy), settings)
+        built = Services(settings)
     except (DomainError, SettingsError, ValueError) as error:
         fail(str(error) or type(error).__name__)
     except Exception as error:  # the store's drivers raise many kinds
         fail(f"cannot open the store: {type(error).__name__}: {error}")
     try:
-        yield app
+        yield built
     except (DomainError, AppError, LookupError) as error:
         fail(str(error).strip("'\""))
     except Exception as error:
@@ -45,4 +45,4 @@ def application() -> Iterator[RusApp]:
             raise
         fail(store_error_message(error))
     finally:
-        app.close()
+        built.close()

@@ -25,7 +25,7 @@ from projections import ProjectionError, Projections, render_annual, run_worker
 from projections.queries import FORMATS
 from projections.runtime import POLL_INTERVAL
 from ruswf.app.errors import AppError
-from ruswf.cli.common import application, fail
+from ruswf.cli.common import fail, services
 from ruswf.domain.errors import DomainError
 
 projections_cli = typer.Typer(
@@ -45,7 +45,8 @@ report_cli = typer.Typer(
 @contextmanager
 def opened_projections() -> Iterator[Projections]:
     """The projections on the configured store; their errors end the command."""
-    with application() as app:
+    with services() as built:
+        app = built.app
         try:
             projections = Projections(app)
         except (ProjectionError, PersistenceError) as error:
@@ -75,7 +76,8 @@ def run(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with application() as app:
+    with services() as built:
+        app = built.app
         run_worker(app, stop, interval=interval)
 
 

@@ -105,8 +105,8 @@ def build_dossier(
     initiative_id: object,
     number: int,
     *,
-    ledger: Ledger | None = None,
-    people: People | None = None,
+    ledger: Ledger,
+    people: People,
 ) -> dict[str, Any]:
     """The dossier of the initiative's `number`-th decision (1-based)."""
     events = app.history(initiative_id)
@@ -123,7 +123,6 @@ def build_dossier(
         decided.data["council"], date.fromisoformat(decided.data["meeting_date"])
     )
     council = strategy.council(decided.data["council"])
-    people = people or People(app)
     return {
         "initiative_id": before["id"],
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -145,7 +144,7 @@ def build_dossier(
             _decision(strategy, e, i + 1) for i, e in enumerate(found[: number - 1])
         ],
         "history": [_event(e) for e in events if e.version <= decided.version],
-        "seal": _seal(ledger or Ledger(app), before["id"], decided.version),
+        "seal": _seal(ledger, before["id"], decided.version),
     }
 
 

@@ -174,11 +174,10 @@ def export(
     chosen: Selection,
     out: Path,
     *,
-    ledger: Ledger | None = None,
+    ledger: Ledger,
     signing_key: Ed25519PrivateKey | None = None,
 ) -> dict[str, Any]:
     """Write the export of `chosen` into directory `out`; returns the manifest."""
-    ledger = ledger or Ledger(app)
     head = ledger.head()
     trail: list[dict[str, Any]] = []
     decided: list[dict[str, Any]] = []

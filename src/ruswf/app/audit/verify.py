@@ -165,9 +165,8 @@ class _Walk:
         self.last_sealed = row
 
 
-def verify_store(app: RusApp, ledger: Ledger | None = None) -> VerifyResult:
+def verify_store(app: RusApp, ledger: Ledger) -> VerifyResult:
     """Walk the whole log and the ledger once; stop at the first event not intact."""
-    ledger = ledger or Ledger(app)
     head = ledger.head()
     walk = _Walk(app, head)
     try:

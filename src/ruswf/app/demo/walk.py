@@ -119,7 +119,7 @@ class _Walk:
         return later[0]
 
 
-def run_demo(app: RusApp, seed: int = 1, year: int | None = None) -> DemoResult:
+def run_demo(app: RusApp, ledger: Ledger, seed: int = 1, year: int | None = None) -> DemoResult:
     """Load the seed's agenda items and walk them through one year; returns their views."""
     year = year or app.today().year
     today = app.today()
@@ -132,7 +132,7 @@ def run_demo(app: RusApp, seed: int = 1, year: int | None = None) -> DemoResult:
         result.initiatives.append(_walk_initiative(walk, item, fate, rng))
     # A batch load, often with no follower running: seal it into the audit ledger now,
     # so `ruswf audit verify` compares every demo event with its hash (docs/audit.md).
-    Ledger(app).seal()
+    ledger.seal()
     return result
 
 

@@ -16,14 +16,12 @@ with `psycopg.sql` (schema-qualified identifiers) and `%(name)s` placeholders.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from string import Formatter
 from typing import Any
 from uuid import UUID
 
@@ -34,8 +32,9 @@ from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from ruswf.app.store.sql import Renderer, sqlite_write
+
 TRACKING_TABLE = "proj_tracking"
-_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 SQLITE_TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS {proj_tracking} ("
@@ -130,7 +129,6 @@ class View(TrackingRecorder, ABC):
         self.spec = spec
         self.application_name = application_name
         self._known_tables = frozenset((*spec.tables, *spec.reference_tables, TRACKING_TABLE))
-        self._rendered: dict[str, Any] = {}
 
     # -- per store ---------------------------------------------------------------
 
@@ -159,16 +157,6 @@ class View(TrackingRecorder, ABC):
     @abstractmethod
     def _lock_schema(self, session: Session) -> None:
         """Serialise creating and dropping tables with other processes."""
-
-    # -- templates ---------------------------------------------------------------
-
-    def table_fields(self, template: str) -> set[str]:
-        names = {field for _, field, _, _ in Formatter().parse(template) if field}
-        unknown = names - self._known_tables
-        if unknown:
-            msg = f"{self.spec.name}: template names unknown tables {sorted(unknown)}"
-            raise ValueError(msg)
-        return names
 
     # -- tables and position -------------------------------------------------------
 
@@ -352,6 +340,7 @@ class SQLiteView(View, SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore, spec: ViewSpec, application_name: str) -> None:
         super().__init__(datastore)
         self._setup(spec, application_name)
+        self._renderer = Renderer("sqlite", known_tables=self._known_tables)
 
     @property
     def ddl(self) -> tuple[str, ...]:
@@ -362,28 +351,13 @@ class SQLiteView(View, SQLiteTrackingRecorder):
         return SQLITE_TRACKING_DDL
 
     def render(self, template: str) -> str:
-        rendered = self._rendered.get(template)
-        if rendered is None:
-            names = self.table_fields(template)
-            rendered = template.format(**{name: f'"{name}"' for name in names})
-            self._rendered[template] = rendered
-        assert isinstance(rendered, str)
-        return rendered
+        return self._renderer.sqlite(template)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        # The pool hands out one writer at a time in this process; BEGIN IMMEDIATE takes
-        # the database's write lock up front, so reading the position and writing it
-        # cannot be interleaved with another process.
-        with self.datastore.get_connection(commit=True) as connection:
-            cursor = connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                yield SQLiteSession(self, cursor)
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
+        # Reading the position and writing it cannot be interleaved with another process.
+        with sqlite_write(self.datastore) as cursor:
+            yield SQLiteSession(self, cursor)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -436,7 +410,7 @@ class PostgresSession(Session):
     def copy_in(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Append `rows` to `table` with COPY (text values are parsed by the column types,
         so SQLite's ISO dates, JSON text and 0/1 booleans load as they are)."""
-        self._postgres_view.table_fields(f"{{{table}}}")
+        self._postgres_view.render(f"SELECT 1 FROM {{{table}}}")  # a table of this view
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(self._postgres_view.datastore.schema, table),
             sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -466,6 +440,7 @@ class PostgresView(View, PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, spec: ViewSpec, application_name: str) -> None:
         super().__init__(datastore, tracking_table_name=TRACKING_TABLE)
         self._setup(spec, application_name)
+        self._renderer = Renderer("postgres", datastore.schema, known_tables=self._known_tables)
         # One advisory lock per schema serialises creating tables across processes
         # (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail).
         self._schema_lock_key = zlib.crc32(f"ruswf-projections:{datastore.schema}".encode())
@@ -479,19 +454,7 @@ class PostgresView(View, PostgresTrackingRecorder):
         return POSTGRES_TRACKING_DDL
 
     def render(self, template: str) -> sql.Composed:
-        rendered = self._rendered.get(template)
-        if rendered is None:
-            if "%" in template:
-                msg = f"{self.spec.name}: pass '%' as a parameter, not in the statement"
-                raise ValueError(msg)
-            names = self.table_fields(template)
-            schema = self.datastore.schema
-            rendered = sql.SQL(_PARAMETER.sub(r"%(\1)s", template)).format(
-                **{name: sql.Identifier(schema, name) for name in names}
-            )
-            self._rendered[template] = rendered
-        assert isinstance(rendered, sql.Composed)
-        return rendered
+        return self._renderer.postgres(template)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
             path = "/" + path.lstrip("/")
         return Path(path)
 
+    @property
+    def postgres_schema(self) -> str:
+        """The PostgreSQL schema of the store: the URL's `?schema=`, else `public`."""
+        return self.postgres_params()["schema"] or "public"
+
     def postgres_params(self) -> dict[str, str]:
         """Connection parameters of a PostgreSQL URL (`?schema=` selects a schema)."""
         url = urlparse(self.database_url)

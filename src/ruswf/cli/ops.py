@@ -221,7 +221,7 @@ def _pg_conninfo(settings: Settings) -> str:
 
 
 def _schema(settings: Settings) -> str:
-    return settings.postgres_params()["schema"] or "public"
+    return settings.postgres_schema
 
 
 def _run_pg_tool(args: list[str], settings: Settings) -> None:

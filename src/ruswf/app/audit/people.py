@@ -257,7 +257,7 @@ class People:
             with closing(sqlite3.connect(path, timeout=settings.lock_timeout or 5)) as conn:
                 conn.execute("PRAGMA secure_delete = ON")
                 with conn:
-                    conn.execute(self.store.render_sqlite(statement), params)
+                    conn.execute(self.store.render.sqlite(statement), params)
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         else:
             with self.store.write() as tx:

@@ -1,29 +1,101 @@
-"""Plain SQL beside the events, on the application's own store and connection pool.
+"""The one SQL layer beside the event store, on the application's own connection pool.
 
-The audit ledger and the people registry are small tables next to the event log (in the
-same SQLite file, or the same PostgreSQL schema). Statements are written once: tables as
-`{name}` fields, parameters as `?`. On SQLite they run as written (tables quoted); on
-PostgreSQL the tables become schema-qualified identifiers (`psycopg.sql`) and `?`
-becomes `%s`, so a statement must not contain a literal `%` or `?`.
+Everything that is not the event store itself (the audit ledger, the people registry,
+the tokens, the projections' read models) writes its statements once, for both stores:
+tables as `{name}` fields, parameters as `?` (positional) or `:name` (named). On SQLite
+they run as written (tables quoted); on PostgreSQL the tables become schema-qualified
+identifiers (`psycopg.sql`) and the parameters `%s` / `%(name)s`, so a statement must not
+contain a literal `%`. `Renderer` does this (once per template); `sqlite_write`
+is the one SQLite write transaction (`BEGIN IMMEDIATE`, rollback on error); `SqlStore`
+runs statements in transactions for the small tables.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from string import Formatter
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
 Row = dict[str, Any]
+Backend = Literal["sqlite", "postgres"]
+NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def table_fields(template: str) -> set[str]:
+    """The `{table}` fields of a statement template."""
+    return {field for _, field, _, _ in Formatter().parse(template) if field}
+
+
+class Renderer:
+    """Statement templates as one store runs them (each rendered once, then cached)."""
+
+    def __init__(
+        self, backend: Backend, schema: str = "", known_tables: Collection[str] | None = None
+    ) -> None:
+        self.backend = backend
+        self.schema = schema
+        self.known_tables = known_tables
+        self._rendered: dict[str, str | sql.Composed] = {}
+
+    def __call__(self, template: str) -> str | sql.Composed:
+        found = self._rendered.get(template)
+        if found is None:
+            found = self._render(template)
+            self._rendered[template] = found
+        return found
+
+    def sqlite(self, template: str) -> str:
+        rendered = self(template)
+        assert isinstance(rendered, str)
+        return rendered
+
+    def postgres(self, template: str) -> sql.Composed:
+        rendered = self(template)
+        assert isinstance(rendered, sql.Composed)
+        return rendered
+
+    def _render(self, template: str) -> str | sql.Composed:
+        names = table_fields(template)
+        if self.known_tables is not None and names - set(self.known_tables):
+            unknown = sorted(names - set(self.known_tables))
+            msg = f"template names unknown tables {unknown}"
+            raise ValueError(msg)
+        if self.backend == "sqlite":
+            return template.format(**{name: f'"{name}"' for name in names})
+        if "%" in template:
+            msg = "pass '%' as a parameter, not in the statement"
+            raise ValueError(msg)
+        placeholders = NAMED_PARAMETER.sub(r"%(\1)s", template).replace("?", "%s")
+        return sql.SQL(placeholders).format(
+            **{name: sql.Identifier(self.schema, name) for name in names}
+        )
+
+
+@contextmanager
+def sqlite_write(datastore: SQLiteDatastore) -> Iterator[SQLiteCursor]:
+    """A SQLite write transaction. The pool hands out one writer at a time in this
+    process; `BEGIN IMMEDIATE` takes the database's write lock up front, so what the
+    transaction reads cannot change under it in another process."""
+    with datastore.get_connection(commit=True) as connection:
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
 
 
 class StoreNotSupportedError(Exception):
@@ -41,13 +113,13 @@ class Tx:
         """Run one statement; its rows (empty for statements without a result)."""
         if self._store.backend == "sqlite":
             raw: sqlite3.Cursor = self._cursor
-            raw.execute(self._store.render_sqlite(template), tuple(params))
+            raw.execute(self._store.render.sqlite(template), tuple(params))
             if raw.description is None:
                 return []
             names = [d[0] for d in raw.description]
             return [dict(zip(names, row, strict=True)) for row in raw.fetchall()]
         pg: Cursor[DictRow] = self._cursor
-        pg.execute(self._store.render_postgres(template), tuple(params))
+        pg.execute(self._store.render.postgres(template), tuple(params))
         return list(pg.fetchall()) if pg.description else []
 
     def one(self, template: str, params: Sequence[Any] = ()) -> Row | None:
@@ -64,6 +136,7 @@ class SqlStore:
         self.snapshots_table: str | None = None
         if app.snapshots is not None:
             self.snapshots_table = getattr(app.snapshots.recorder, "events_table_name", None)
+        self.backend: Backend
         if isinstance(recorder, SQLiteApplicationRecorder):
             self.backend = "sqlite"
             self._sqlite: SQLiteDatastore = recorder.datastore
@@ -77,34 +150,7 @@ class SqlStore:
         else:
             msg = f"needs the SQLite or PostgreSQL store, not {type(recorder).__name__}"
             raise StoreNotSupportedError(msg)
-        self._rendered: dict[str, Any] = {}
-
-    # -- rendering ---------------------------------------------------------------
-
-    @staticmethod
-    def _tables(template: str) -> set[str]:
-        return {field for _, field, _, _ in Formatter().parse(template) if field}
-
-    def render_sqlite(self, template: str) -> str:
-        found = self._rendered.get(template)
-        if found is None:
-            found = template.format(**{name: f'"{name}"' for name in self._tables(template)})
-            self._rendered[template] = found
-        assert isinstance(found, str)
-        return found
-
-    def render_postgres(self, template: str) -> sql.Composed:
-        found = self._rendered.get(template)
-        if found is None:
-            if "%" in template:
-                msg = "pass '%' as a parameter, not in the statement"
-                raise ValueError(msg)
-            found = sql.SQL(template.replace("?", "%s")).format(
-                **{name: sql.Identifier(self.schema, name) for name in self._tables(template)}
-            )
-            self._rendered[template] = found
-        assert isinstance(found, sql.Composed)
-        return found
+        self.render = Renderer(self.backend, self.schema)
 
     # -- transactions ------------------------------------------------------------
 
@@ -113,15 +159,8 @@ class SqlStore:
         """A write transaction. On SQLite `BEGIN IMMEDIATE` takes the database's write
         lock up front; on PostgreSQL lock rows yourself (`FOR UPDATE`)."""
         if self.backend == "sqlite":
-            with self._sqlite.get_connection(commit=True) as connection:
-                cursor = connection.cursor().sqlite_cursor
-                cursor.execute("BEGIN IMMEDIATE")
-                try:
-                    yield Tx(self, cursor)
-                except BaseException:
-                    connection.rollback()
-                    raise
-                connection.commit()
+            with sqlite_write(self._sqlite) as cursor:
+                yield Tx(self, cursor.sqlite_cursor)
             return
         with self._postgres.transaction(commit=True) as pg_cursor:
             yield Tx(self, pg_cursor)

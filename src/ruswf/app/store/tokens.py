@@ -21,12 +21,12 @@ from typing import Any
 import anyio.to_thread
 import psycopg
 import structlog
-from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from ruswf.app.authorization import Role
 from ruswf.app.settings import Settings
+from ruswf.app.store.sql import Renderer
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import Strategy
 
@@ -55,7 +55,7 @@ _DUMMY_HASH = _hash("ruswf-no-such-token")
 
 _SELECT_TOKEN = (
     "SELECT id, secret_hash, user_id, role, organisation, created_at, revoked_at"
-    " FROM {table} WHERE id = ?"
+    " FROM {ruswf_tokens} WHERE id = ?"
 )
 
 
@@ -79,16 +79,20 @@ def _holder(row: dict[str, Any] | None, secret: str, well_formed: bool) -> Token
 
 
 class TokenStore:
-    """Create, list, revoke and check bearer tokens on the configured store."""
+    """Create, list, revoke and check bearer tokens on the configured store.
+
+    Statements go through the SQL layer's renderer like every other table's; on
+    PostgreSQL the store keeps a small pool of its own (and an asyncio one for the API's
+    event loop), so checking a token never queues behind the event store's writers."""
 
     def __init__(self, settings: Settings, strategy: Strategy) -> None:
         self.settings = settings
         self.strategy = strategy
+        postgres = settings.backend == "postgres"
+        self._render = Renderer(settings.backend, settings.postgres_schema if postgres else "")
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] | None = None
         self._async_pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] | None = None
         if settings.backend == "postgres":
-            schema = settings.postgres_params()["schema"] or "public"
-            self._table = sql.Identifier(schema, "ruswf_tokens")
             self._pool = ConnectionPool(
                 settings.postgres_conninfo(),
                 min_size=1,
@@ -104,7 +108,7 @@ class TokenStore:
     def _execute(
         self, statement: str, params: tuple[Any, ...] = (), *, idempotent: bool = False
     ) -> list[dict[str, Any]]:
-        """Run one statement (`{table}` is the tokens table) and return its rows.
+        """Run one statement (`{ruswf_tokens}` is the tokens table) and return its rows.
 
         On PostgreSQL pooled connections are not pinged before use (that would double
         the round trips of every authenticated request). A read (`idempotent`) that
@@ -116,9 +120,9 @@ class TokenStore:
             with closing(sqlite3.connect(path, timeout=self.settings.lock_timeout or 5)) as conn:
                 conn.row_factory = sqlite3.Row
                 with conn:
-                    cursor = conn.execute(statement.format(table="ruswf_tokens"), params)
+                    cursor = conn.execute(self._render.sqlite(statement), params)
                     return [dict(row) for row in cursor.fetchall()]
-        query = sql.SQL(statement.replace("?", "%s")).format(table=self._table)
+        query = self._render.postgres(statement)
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as pg_conn:
@@ -135,7 +139,7 @@ class TokenStore:
 
     def _create_table(self) -> None:
         self._execute(
-            "CREATE TABLE IF NOT EXISTS {table} ("
+            "CREATE TABLE IF NOT EXISTS {ruswf_tokens} ("
             " id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, user_id TEXT NOT NULL,"
             " role TEXT NOT NULL, organisation TEXT NOT NULL, created_at TEXT NOT NULL,"
             " revoked_at TEXT)"
@@ -162,7 +166,7 @@ class TokenStore:
         secret = secrets.token_urlsafe(32)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         self._execute(
-            "INSERT INTO {table} (id, secret_hash, user_id, role, organisation, created_at)"
+            "INSERT INTO {ruswf_tokens} (id, secret_hash, user_id, role, organisation, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (token_id, _hash(secret), user, role, actor.id, created),
         )
@@ -171,7 +175,7 @@ class TokenStore:
 
     def list(self) -> list[TokenInfo]:
         rows = self._execute(
-            "SELECT id, user_id, role, organisation, created_at, revoked_at FROM {table}"
+            "SELECT id, user_id, role, organisation, created_at, revoked_at FROM {ruswf_tokens}"
             " ORDER BY created_at, id",
             idempotent=True,
         )
@@ -181,7 +185,8 @@ class TokenStore:
     def revoke(self, token_id: str) -> bool:
         """Revoke a token by id; False if there is no such active token."""
         rows = self._execute(
-            "UPDATE {table} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id",
+            "UPDATE {ruswf_tokens} SET revoked_at = ?"
+            " WHERE id = ? AND revoked_at IS NULL RETURNING id",
             (datetime.now(UTC).isoformat(timespec="seconds"), token_id),
         )
         return bool(rows)
@@ -200,7 +205,7 @@ class TokenStore:
         if self._async_pool is None:
             return await anyio.to_thread.run_sync(self.authenticate, token)
         token_id, secret, well_formed = _parse(token)
-        query = sql.SQL(_SELECT_TOKEN.replace("?", "%s")).format(table=self._table)
+        query = self._render.postgres(_SELECT_TOKEN)
         for attempt in (1, 2):
             try:
                 async with self._async_pool.connection() as pg_conn:

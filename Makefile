@@ -5,7 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RUSWF_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run demo test lint typecheck bench bench-quick bench-smoke clean
+.PHONY: help run demo test lint typecheck bench bench-quick bench-smoke clean
+.DEFAULT_GOAL := help
+
+## help: this list of targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## /  /' -e 's/: /\t/' | expand -t 16
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,18 +22,21 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/ruswf serve --demo
 
+## demo: load the demo into the configured store
 demo: $(STAMP)
 	$(BIN)/ruswf demo
 
-## test: lint, type check and every test, PostgreSQL included
+## test: lint, type check and every test, PostgreSQL included, with the coverage floor
 test: lint typecheck
 	bash scripts/ensure-postgres.sh "$$RUSWF_TEST_DATABASE_URL"
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov --cov-report=term
 
+## lint: ruff (lint and format check)
 lint: $(STAMP)
 	$(BIN)/ruff check src projections tests bench
 	$(BIN)/ruff format --check src projections tests bench
 
+## typecheck: mypy --strict
 typecheck: $(STAMP)
 	$(BIN)/mypy src projections bench
 
@@ -47,5 +55,6 @@ bench-smoke: $(STAMP)
 	bash scripts/ensure-postgres.sh "$$RUSWF_TEST_DATABASE_URL"
 	$(BIN)/python -m bench.run --size smoke
 
+## clean: remove the virtual environment and build output
 clean:
 	rm -rf $(VENV) build *.egg-info

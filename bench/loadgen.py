@@ -2,9 +2,9 @@
 by h11.
 
 The benchmarks run the load generator on the same two cores as `ruswf serve` and
-PostgreSQL, so its own CPU time is taken from the server's. httpx spent about 1.5 ms of
-CPU per request here (more than half of what the server spent answering it); a bare h11
-connection spends a small fraction of that, so the figures measure the server.
+PostgreSQL, so its own CPU time is taken from the server's; a bare h11 connection costs
+a small fraction of what a full HTTP client does (bench/README.md has the figures), so
+the results measure the server.
 """
 
 from __future__ import annotations

@@ -493,8 +493,8 @@ class PostgresView(View, PostgresTrackingRecorder):
     def vacuum_analyze(self) -> None:
         """VACUUM (ANALYZE) the event-derived tables: after a bulk replace the planner's
         statistics describe the old rows, and index-only scans need the visibility map
-        that VACUUM sets (the annual-cycle report took 325 ms instead of 145 ms on the
-        1.5 M-event data set until autovacuum got there)."""
+        that VACUUM sets; without it the report runs at about half speed until
+        autovacuum gets there (bench/README.md)."""
         schema = self.datastore.schema
         with self.datastore.cursor() as cursor:
             for table in self.spec.tables:

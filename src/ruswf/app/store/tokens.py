@@ -200,7 +200,7 @@ class TokenStore:
     async def authenticate_async(self, token: str) -> TokenInfo | None:
         """`authenticate` for the API's event loop: on PostgreSQL the look-up is a query
         on an asyncio connection pool, so a request needs no hand-off to a worker thread
-        for it (that hand-off cost a fifth of the server's throughput); SQLite's runs
+        for it (a measurable share of the server's throughput, bench/README.md); SQLite's runs
         in a worker thread. Call `open_async` in the loop first."""
         if self._async_pool is None:
             return await anyio.to_thread.run_sync(self.authenticate, token)

@@ -15,6 +15,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ruswf.domain.calendar import MeetingCalendar, find_meeting
 from ruswf.domain.content import (
     TITLE_MAX,
     is_finite_number,
@@ -23,9 +24,9 @@ from ruswf.domain.content import (
     validate_changes,
     validate_content,
 )
-from ruswf.domain.errors import ValidationError
+from ruswf.domain.errors import MeetingCancelledError, ValidationError
 from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions, next_state
-from ruswf.domain.strategy import Strategy, parse_business_date
+from ruswf.domain.strategy import Meeting, Strategy, meeting_id, parse_business_date
 
 RECOMMENDATIONS = ("approve", "reject", "other")
 PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
@@ -114,10 +115,21 @@ class Initiative(Aggregate):
     class Scheduled(Event):
         council: str
         meeting_date: str
+        meeting_id: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before meetings could move, a meeting's id was its council and date."""
+            state["meeting_id"] = f"{state['council']}-{state['meeting_date']}"
 
         def change(self, aggregate: Initiative) -> None:
             aggregate.state = State.DECISION.value
-            aggregate.agenda = {"council": self.council, "meeting_date": self.meeting_date}
+            aggregate.agenda = {
+                "council": self.council,
+                "meeting_date": self.meeting_date,
+                "meeting_id": self.meeting_id,
+            }
 
     class Approved(Event):
         decision_text: str
@@ -146,9 +158,20 @@ class Initiative(Aggregate):
         council: str
         meeting_date: str
         next_meeting_date: str
+        next_meeting_id: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before meetings could move, a meeting's id was its council and date."""
+            state["next_meeting_id"] = f"{state['council']}-{state['next_meeting_date']}"
 
         def change(self, aggregate: Initiative) -> None:
-            aggregate.agenda = {"council": self.council, "meeting_date": self.next_meeting_date}
+            aggregate.agenda = {
+                "council": self.council,
+                "meeting_date": self.next_meeting_date,
+                "meeting_id": self.next_meeting_id,
+            }
             aggregate.decisions += 1
 
     class ReferredBack(Event):
@@ -313,50 +336,76 @@ class Initiative(Aggregate):
         effective_date: date,
         council: str,
         meeting_date: object,
+        calendar: MeetingCalendar | None = None,
     ) -> None:
         """Put it on the agenda of a council meeting of the annual cycle."""
         self._check(Action.SCHEDULE)
-        meeting = _meeting(strategy, council, meeting_date, "meeting_date")
+        meeting = _meeting(
+            strategy, calendar or strategy, council, meeting_date, "meeting_date", "schedule"
+        )
         self._record(
             self.Scheduled,
             actor,
             effective_date,
             council=council,
-            meeting_date=meeting.isoformat(),
+            meeting_date=meeting.date.isoformat(),
+            meeting_id=meeting.id,
         )
 
-    def approve(self, strategy: Strategy, actor: ActorRef, decision_text: str) -> None:
+    def approve(
+        self,
+        strategy: Strategy,
+        actor: ActorRef,
+        decision_text: str,
+        calendar: MeetingCalendar | None = None,
+    ) -> None:
         """Record the council's approval; the initiative moves to follow-up."""
         self._check(Action.APPROVE)
-        meeting = self._meeting_on_agenda()
+        meeting = self._meeting_on_agenda(calendar or strategy, "approve")
         self._record(
             self.Approved,
             actor,
             meeting,
             decision_text=text(decision_text, "decision_text"),
             period=strategy.period_of(meeting).id,
-            **self._agenda_fields(),
+            **self._agenda_fields(meeting),
         )
 
-    def reject(self, actor: ActorRef, reason: str) -> None:
+    def reject(self, actor: ActorRef, reason: str, calendar: MeetingCalendar | None = None) -> None:
         """Record the council's rejection (avslag)."""
         self._check(Action.REJECT)
+        meeting = self._meeting_on_agenda(calendar, "reject")
         self._record(
             self.Rejected,
             actor,
-            self._meeting_on_agenda(),
+            meeting,
             reason=text(reason, "reason"),
-            **self._agenda_fields(),
+            **self._agenda_fields(meeting),
         )
 
-    def defer(self, strategy: Strategy, actor: ActorRef, reason: str, meeting_date: object) -> None:
-        """Table the decision (bordläggning) to a later meeting of the same council."""
+    def defer(
+        self,
+        strategy: Strategy,
+        actor: ActorRef,
+        reason: str,
+        meeting_date: object,
+        calendar: MeetingCalendar | None = None,
+    ) -> None:
+        """Table the decision (bordläggning) to a later meeting of the same council. This
+        is also how an initiative on a cancelled meeting's agenda gets a new meeting."""
         self._check(Action.DEFER)
         reason = text(reason, "reason")
-        current = self._meeting_on_agenda()
+        current = self._meeting_on_agenda(calendar or strategy, None)
         assert self.agenda is not None
-        later = _meeting(strategy, self.agenda["council"], meeting_date, "meeting_date")
-        if later <= current:
+        later = _meeting(
+            strategy,
+            calendar or strategy,
+            self.agenda["council"],
+            meeting_date,
+            "meeting_date",
+            "defer",
+        )
+        if later.date <= current:
             raise ValidationError(
                 "meeting_date", f"must be a meeting after the current one ({current.isoformat()})"
             )
@@ -365,19 +414,23 @@ class Initiative(Aggregate):
             actor,
             current,
             reason=reason,
-            next_meeting_date=later.isoformat(),
-            **self._agenda_fields(),
+            next_meeting_date=later.date.isoformat(),
+            next_meeting_id=later.id,
+            **self._agenda_fields(current),
         )
 
-    def refer_back(self, actor: ActorRef, reason: str) -> None:
+    def refer_back(
+        self, actor: ActorRef, reason: str, calendar: MeetingCalendar | None = None
+    ) -> None:
         """Send it back for further preparation (återremiss)."""
         self._check(Action.REFER_BACK)
+        meeting = self._meeting_on_agenda(calendar, "refer_back")
         self._record(
             self.ReferredBack,
             actor,
-            self._meeting_on_agenda(),
+            meeting,
             reason=text(reason, "reason"),
-            **self._agenda_fields(),
+            **self._agenda_fields(meeting),
         )
 
     def report_progress(
@@ -441,13 +494,39 @@ class Initiative(Aggregate):
             event_class, actor=actor.as_dict(), effective_date=day.isoformat(), **fields
         )
 
-    def _meeting_on_agenda(self) -> date:
+    def _meeting_on_agenda(self, calendar: MeetingCalendar | None, action: str | None) -> date:
+        """The date of the meeting on the agenda, as the calendar has it now (a moved
+        meeting takes its agenda along). A decision (`action`) at a cancelled meeting is
+        refused; a deferral (`action` None) from one is how it gets a new meeting."""
         assert self.agenda is not None, "a decision needs the initiative on an agenda"
-        return date.fromisoformat(self.agenda["meeting_date"])
+        found = self._agenda_meeting(calendar)
+        if found is None:
+            return date.fromisoformat(self.agenda["meeting_date"])
+        if found.cancelled and action is not None:
+            raise MeetingCancelledError(found.id, action)
+        return found.date
 
-    def _agenda_fields(self) -> dict[str, str]:
+    def _agenda_meeting(self, calendar: MeetingCalendar | None) -> Meeting | None:
+        if calendar is None or self.agenda is None:
+            return None
+        council, on = self.agenda["council"], date.fromisoformat(self.agenda["meeting_date"])
+        return find_meeting(calendar, self.agenda.get("meeting_id") or meeting_id(council, on))
+
+    def agenda_now(self, calendar: MeetingCalendar) -> dict[str, str] | None:
+        """The agenda with its meeting's date as the calendar has it now."""
+        if self.agenda is None:
+            return None
+        found = self._agenda_meeting(calendar)
+        agenda = dict(self.agenda)
+        if found is not None:
+            agenda.update(meeting_date=found.date.isoformat(), meeting_id=found.id)
+            if found.cancelled:
+                agenda["meeting_status"] = found.status
+        return agenda
+
+    def _agenda_fields(self, meeting: date) -> dict[str, str]:
         assert self.agenda is not None
-        return {"council": self.agenda["council"], "meeting_date": self.agenda["meeting_date"]}
+        return {"council": self.agenda["council"], "meeting_date": meeting.isoformat()}
 
     def _indicator_values(self, raw: object) -> dict[str, Any]:
         """`{name: value}` or `[{name, value}]`, for indicators this initiative has."""
@@ -477,17 +556,30 @@ class Initiative(Aggregate):
         return values
 
 
-def _meeting(strategy: Strategy, council: object, meeting_date: object, field: str) -> date:
-    """A meeting of a deciding council that exists in the annual cycle."""
+def _meeting(
+    strategy: Strategy,
+    calendar: MeetingCalendar,
+    council: object,
+    meeting_date: object,
+    field: str,
+    action: str,
+) -> Meeting:
+    """A planned meeting of a deciding council in the annual cycle (`calendar`: the
+    strategy's rules with the adjustments made to them)."""
     deciding = [c.id for c in strategy.deciding_councils]
     if council not in deciding:
         raise ValidationError("council", f"must be one of {', '.join(deciding)}")
     day = parse_business_date(meeting_date, field)
     assert isinstance(council, str)
-    if strategy.meeting(council, day) is None:
-        dates = ", ".join(m.date.isoformat() for m in strategy.meetings(day.year, council))
+    meeting = calendar.meeting(council, day)
+    if meeting is None:
+        dates = ", ".join(
+            m.date.isoformat() for m in calendar.meetings(day.year, council) if not m.cancelled
+        )
         raise ValidationError(
             field,
             f"{council} has no meeting on {day.isoformat()} (its meetings in {day.year}: {dates})",
         )
-    return day
+    if meeting.cancelled:
+        raise MeetingCancelledError(meeting.id, action)
+    return meeting

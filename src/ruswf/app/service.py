@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from ruswf.app.authorization import PROPOSE, ROLE_ACTIONS, Role, may_act, roles_for
+from ruswf.app.calendar import StoredCalendar
 from ruswf.app.errors import (
     ConcurrencyConflictError,
     IdempotencyKeyReusedError,
@@ -77,6 +78,8 @@ class RusApp(Application[UUID]):
         self._zone = ZoneInfo(strategy.timezone)
         with schema_creation_lock(self.settings):
             super().__init__(env=self.settings.eventsourcing_env())
+        # The annual cycle with its adjustments (docs/calendar.md), on this store.
+        self.calendar = StoredCalendar(self)
 
     # -- commands ---------------------------------------------------------------
 
@@ -212,7 +215,9 @@ class RusApp(Application[UUID]):
             initiative_id,
             actor,
             {"council": council, "meeting_date": meeting_date},
-            lambda i, day: i.schedule(self.strategy, actor, day, council, meeting_date),
+            lambda i, day: i.schedule(
+                self.strategy, actor, day, council, meeting_date, self.calendar
+            ),
             **options,
         )
 
@@ -225,7 +230,7 @@ class RusApp(Application[UUID]):
             initiative_id,
             actor,
             {"decision_text": decision_text},
-            lambda i, _day: i.approve(self.strategy, actor, decision_text),
+            lambda i, _day: i.approve(self.strategy, actor, decision_text, self.calendar),
             **options,
         )
 
@@ -238,7 +243,7 @@ class RusApp(Application[UUID]):
             initiative_id,
             actor,
             {"reason": reason},
-            lambda i, _day: i.reject(actor, reason),
+            lambda i, _day: i.reject(actor, reason, self.calendar),
             **options,
         )
 
@@ -257,7 +262,7 @@ class RusApp(Application[UUID]):
             initiative_id,
             actor,
             {"reason": reason, "meeting_date": meeting_date},
-            lambda i, _day: i.defer(self.strategy, actor, reason, meeting_date),
+            lambda i, _day: i.defer(self.strategy, actor, reason, meeting_date, self.calendar),
             **options,
         )
 
@@ -270,7 +275,7 @@ class RusApp(Application[UUID]):
             initiative_id,
             actor,
             {"reason": reason},
-            lambda i, _day: i.refer_back(actor, reason),
+            lambda i, _day: i.refer_back(actor, reason, self.calendar),
             **options,
         )
 
@@ -594,7 +599,7 @@ class RusApp(Application[UUID]):
             proposed_on=initiative.proposed_on,
             created_at=initiative.created_on.isoformat(timespec="microseconds"),
             updated_at=initiative.modified_on.isoformat(timespec="microseconds"),
-            agenda=dict(initiative.agenda) if initiative.agenda else None,
+            agenda=initiative.agenda_now(self.calendar),
             preparation=dict(initiative.preparation) if initiative.preparation else None,
             approval_period=initiative.approval_period,
             reported_periods=list(initiative.reported_periods),

@@ -14,12 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruswf.api.deps import ApiState, App, CurrentUser, ProjectionsDep, get_state, require_read
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import Problem
-from ruswf.app.authorization import ROLE_READS, Role
+from ruswf.app.authorization import Role
 from ruswf.app.calendar import ADJUSTERS, meeting_view
-from ruswf.app.ical import build_feed, deadlines, organisation_deadlines
+from ruswf.app.ical import feed_for
 from ruswf.app.service import RusApp
 from ruswf.app.store.feeds import FeedStore
-from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["calendar"])
@@ -210,40 +209,7 @@ def subscribe(
 
 
 def render_feed(
-    app: RusApp,
-    projections: Any,
-    role: str,
-    council: str | None,
-    organisation: str | None,
+    app: RusApp, projections: Any, role: str, council: str | None, organisation: str | None
 ) -> bytes:
-    """The feed for a reader in `role`: what that role may read of the annual cycle."""
-    strategy = app.strategy
-    if council is not None and strategy.council(council) is None:
-        known = ", ".join(c.id for c in strategy.councils)
-        raise ValidationError("council", f"unknown council {council!r} (known: {known})")
-    if organisation is not None and strategy.actor(organisation) is None:
-        raise ValidationError("organisation", f"unknown organisation {organisation!r}")
-    try:
-        reads = ROLE_READS[Role(role)]
-    except ValueError:
-        reads = frozenset()
-    years = strategy.cycle_years(app.today())
-    if organisation is not None:
-        followed = projections.followed_up(organisation) if "reports" in reads else []
-        chosen = organisation_deadlines(strategy, years, organisation, followed)
-    else:
-        chosen = deadlines(strategy, years) if "reports" in reads else []
-    name = f"{strategy.name.split(' — ')[0]} årshjul"
-    if council is not None:
-        name += f" — {council}"
-    if organisation is not None:
-        name += f" — {organisation}"
-    return build_feed(
-        strategy,
-        app.calendar,
-        years,
-        name=name,
-        council=council,
-        deadlines=chosen,
-        include_meetings="meetings" in reads,
-    )
+    """The feed for a reader in `role` (its organisation's deadlines from the read models)."""
+    return feed_for(app, role, council, organisation, projections.followed_up)

@@ -10,15 +10,25 @@ RUS-dagen, "Här och nu" and reporting deadlines are all-day events. Every VEVEN
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
 
+from ruswf.app.authorization import ROLE_READS, Role
 from ruswf.domain.calendar import MeetingCalendar
+from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import Meeting, ReportingPeriod, Strategy
+
+if TYPE_CHECKING:
+    from ruswf.app.service import RusApp
+
+FollowedUp = Sequence[tuple[str, date, date | None]]
+"""An organisation's approved initiatives: (title, approval period's start, closing
+period's start or None); the read models know them (`Projections.followed_up`)."""
 
 PRODID = "-//ruswf//Årshjul//SV"
 REFRESH = timedelta(hours=1)
@@ -79,6 +89,49 @@ def build_feed(
         cal.add_component(_deadline_event(strategy, deadline, stamp))
     data: bytes = cal.to_ical()
     return data
+
+
+def feed_for(
+    app: RusApp,
+    role: str,
+    council: str | None,
+    organisation: str | None,
+    followed_up: Callable[[str], FollowedUp],
+) -> bytes:
+    """The annual cycle's feed for a reader in `role` (what that role may read): every
+    year the cycle covers, `council`'s meetings (or all), and every reporting deadline
+    or, with `organisation`, that organisation's own deadlines naming its initiatives."""
+    strategy = app.strategy
+    if council is not None and strategy.council(council) is None:
+        known = ", ".join(c.id for c in strategy.councils)
+        raise ValidationError("council", f"unknown council {council!r} (known: {known})")
+    if organisation is not None and strategy.actor(organisation) is None:
+        raise ValidationError("organisation", f"unknown organisation {organisation!r}")
+    try:
+        reads = ROLE_READS[Role(role)]
+    except ValueError:
+        reads = frozenset()
+    years = strategy.cycle_years(app.today())
+    chosen: list[Deadline] = []
+    if "reports" in reads:
+        chosen = (
+            deadlines(strategy, years)
+            if organisation is None
+            else organisation_deadlines(strategy, years, organisation, followed_up(organisation))
+        )
+    name = f"{strategy.name.split(' — ')[0]} årshjul"
+    for part in (council, organisation):
+        if part is not None:
+            name += f" — {part}"
+    return build_feed(
+        strategy,
+        app.calendar,
+        years,
+        name=name,
+        council=council,
+        deadlines=chosen,
+        include_meetings="meetings" in reads,
+    )
 
 
 def deadlines(strategy: Strategy, years: Iterable[int]) -> list[Deadline]:

@@ -1,5 +1,6 @@
-"""The audit trail: one row per initiative event, indexed for an auditor's questions
-(by initiative, user, organisation, event type and time range)."""
+"""The audit trail: one row per initiative event (and per adjustment of the annual
+cycle), indexed for an auditor's questions (by initiative, user, organisation, event
+type and time range)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
-from projections.base import InitiativeEvent, ReadModel
+from projections.base import CALENDAR_EVENT_TYPES, CalendarEvent, InitiativeEvent, ReadModel
 from projections.store import Json, Session
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import event_data
@@ -29,10 +30,13 @@ _INDEXES = (
 
 
 class AuditTrail(ReadModel):
-    """Every event, its actor, its business date, its reason and its payload."""
+    """Every event, its actor, its business date, its reason and its payload: the
+    initiatives' events and the annual cycle's adjustments (whose `initiative_id` is
+    the adjusted year's calendar id, and whose payload names the meeting)."""
 
     name = "audit_trail"
     version = 1
+    event_types = (*ReadModel.event_types, *CALENDAR_EVENT_TYPES)
     tables: ClassVar[tuple[str, ...]] = ("proj_audit_trail",)
     json_columns = frozenset({"payload"})
     sqlite_ddl: ClassVar[tuple[str, ...]] = (
@@ -66,7 +70,9 @@ class AuditTrail(ReadModel):
         *_INDEXES,
     )
 
-    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+    def apply(
+        self, session: Session, event: InitiativeEvent | CalendarEvent, position: int
+    ) -> None:
         payload = event_data(event)
         session.execute(
             "INSERT INTO {proj_audit_trail} (" + COLUMNS + ") VALUES (:position, :initiative_id,"

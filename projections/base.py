@@ -17,11 +17,15 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from projections.store import Session, View, ViewSpec
+from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import ReportingPeriod, Strategy
 
 InitiativeEvent = Initiative.Event | Initiative.Proposed
 """Every event of an initiative (Proposed is a Created event, the others share `Event`)."""
+CalendarEvent = CalendarYear.Event | CalendarYear.Seeded
+"""Every event of an adjusted year of the annual cycle (docs/calendar.md)."""
+CALENDAR_EVENT_TYPES: tuple[type, ...] = (CalendarYear.Event, CalendarYear.Seeded)
 
 OBLIGATION_STATUSES = ("due", "submitted", "overdue")
 PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
@@ -38,6 +42,8 @@ class ReadModel(Projection[View], ABC):
     postgres_ddl: ClassVar[tuple[str, ...]] = ()
     json_columns: ClassVar[frozenset[str]] = frozenset()
     bool_columns: ClassVar[frozenset[str]] = frozenset()
+    event_types: ClassVar[tuple[type, ...]] = (Initiative.Event, Initiative.Proposed)
+    """The events `apply` is given (the others only advance the position)."""
 
     def __init__(self, view: View, strategy: Strategy) -> None:
         super().__init__(view)
@@ -77,8 +83,9 @@ class ReadModel(Projection[View], ABC):
         return self.view.apply_batch(batch, self._apply_one, expected)
 
     def _apply_one(self, session: Session, event: Any, tracking: Tracking) -> None:
-        if isinstance(event, InitiativeEvent):
-            self.apply(session, event, tracking.notification_id)
+        if isinstance(event, self.event_types):
+            # `event_types` names what this projection's `apply` takes.
+            self.apply(session, event, tracking.notification_id)  # type: ignore[arg-type]
 
     @abstractmethod
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:

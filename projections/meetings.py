@@ -1,15 +1,30 @@
 """Council meetings: per meeting of the annual cycle, its agenda (the initiatives
-scheduled for it, or deferred to it) and its decisions (the minutes, "protokoll")."""
+scheduled for it, or deferred to it) and its decisions (the minutes, "protokoll").
+
+A year an admin adjusted (docs/calendar.md) is its `CalendarYear` events: each meeting's
+status (`planned` | `cancelled`) and, when moved, `moved_from`. A moved meeting takes its
+agenda along; the initiatives waiting on a cancelled meeting's agenda are listed in
+its `needs_new_meeting`."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
-from projections.base import InitiativeEvent, ReadModel, copy_revision, day
+from projections.base import (
+    CALENDAR_EVENT_TYPES,
+    CalendarEvent,
+    InitiativeEvent,
+    ReadModel,
+    copy_revision,
+    day,
+)
 from projections.store import Session
+from ruswf.domain.calendar import CANCELLED, PLANNED, CalendarYear
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
+from ruswf.domain.strategy import Meeting, meeting_id
 
 OUTCOMES = ("approved", "rejected", "deferred", "referred_back")
 
@@ -27,13 +42,28 @@ class Meetings(ReadModel):
     """Agendas and decisions of the deciding councils' meetings."""
 
     name = "meetings"
-    version = 1
+    version = 2
+    event_types = (*ReadModel.event_types, *CALENDAR_EVENT_TYPES)
     tables: ClassVar[tuple[str, ...]] = (
         "proj_meeting_initiatives",
         "proj_meeting_agenda",
         "proj_meeting_decisions",
+        "proj_meeting_years",
+        "proj_meeting_calendar",
     )
     sqlite_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_meeting_years} (year INTEGER PRIMARY KEY)",
+        "CREATE TABLE IF NOT EXISTS {proj_meeting_calendar} ("
+        " meeting_id TEXT PRIMARY KEY,"
+        " year INTEGER NOT NULL,"
+        " council TEXT NOT NULL,"
+        " meeting_date TEXT NOT NULL,"
+        " planned_date TEXT NOT NULL,"
+        " format TEXT NOT NULL,"
+        " start_time TEXT NOT NULL,"
+        " duration_minutes INTEGER NOT NULL,"
+        " status TEXT NOT NULL,"
+        " sequence INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {proj_meeting_initiatives} ("
         " initiative_id TEXT PRIMARY KEY,"
         " title TEXT NOT NULL,"
@@ -61,6 +91,18 @@ class Meetings(ReadModel):
         *_INDEXES,
     )
     postgres_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {proj_meeting_years} (year integer PRIMARY KEY)",
+        "CREATE TABLE IF NOT EXISTS {proj_meeting_calendar} ("
+        " meeting_id text PRIMARY KEY,"
+        " year integer NOT NULL,"
+        " council text NOT NULL,"
+        " meeting_date date NOT NULL,"
+        " planned_date date NOT NULL,"
+        " format text NOT NULL,"
+        " start_time text NOT NULL,"
+        " duration_minutes integer NOT NULL,"
+        " status text NOT NULL,"
+        " sequence integer NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {proj_meeting_initiatives} ("
         " initiative_id text PRIMARY KEY,"
         " title text NOT NULL,"
@@ -88,7 +130,12 @@ class Meetings(ReadModel):
         *_INDEXES,
     )
 
-    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+    def apply(
+        self, session: Session, event: InitiativeEvent | CalendarEvent, position: int
+    ) -> None:
+        if isinstance(event, CalendarYear.Event | CalendarYear.Seeded):
+            self._adjust(session, event)
+            return
         iid = str(event.originator_id)
         match event:
             case Initiative.Proposed():
@@ -143,6 +190,77 @@ class Meetings(ReadModel):
                     self._set_agenda(session, iid, None, None)
             case _:
                 pass
+
+    def _adjust(self, session: Session, event: CalendarEvent) -> None:
+        match event:
+            case CalendarYear.Seeded():
+                session.execute(
+                    "INSERT INTO {proj_meeting_years} (year) VALUES (:year)", {"year": event.year}
+                )
+                for entry in event.meetings:
+                    planned = day(entry["date"])
+                    self._insert_meeting(
+                        session, meeting_id(entry["council"], planned), event.year, entry
+                    )
+            case CalendarYear.MeetingAdded():
+                self._insert_meeting(
+                    session,
+                    event.meeting_id,
+                    day(event.date).year,
+                    {
+                        "council": event.council,
+                        "date": event.date,
+                        "format": event.format,
+                        "start": event.start,
+                        "duration_minutes": event.duration_minutes,
+                    },
+                )
+            case CalendarYear.MeetingMoved():
+                old, new = day(event.from_date), day(event.date)
+                session.execute(
+                    "UPDATE {proj_meeting_calendar} SET meeting_date = :new,"
+                    " sequence = sequence + 1 WHERE meeting_id = :id",
+                    {"new": new, "id": event.meeting_id},
+                )
+                # The agenda moves with its meeting (the minutes of decisions already
+                # taken stay where they were taken).
+                moved = {"council": event.council, "old": old, "new": new}
+                session.execute(
+                    "UPDATE {proj_meeting_agenda} SET meeting_date = :new"
+                    " WHERE council = :council AND meeting_date = :old",
+                    moved,
+                )
+                session.execute(
+                    "UPDATE {proj_meeting_initiatives} SET agenda_date = :new"
+                    " WHERE agenda_council = :council AND agenda_date = :old",
+                    moved,
+                )
+            case CalendarYear.MeetingCancelled():
+                session.execute(
+                    "UPDATE {proj_meeting_calendar} SET status = :status,"
+                    " sequence = sequence + 1 WHERE meeting_id = :id",
+                    {"status": CANCELLED, "id": event.meeting_id},
+                )
+            case _:
+                pass
+
+    def _insert_meeting(self, session: Session, mid: str, year: int, entry: dict[str, Any]) -> None:
+        session.execute(
+            "INSERT INTO {proj_meeting_calendar} (meeting_id, year, council, meeting_date,"
+            " planned_date, format, start_time, duration_minutes, status, sequence)"
+            " VALUES (:id, :year, :council, :date, :date, :format, :start, :minutes,"
+            " :status, 0)",
+            {
+                "id": mid,
+                "year": year,
+                "council": entry["council"],
+                "date": day(entry["date"]),
+                "format": entry["format"],
+                "start": entry["start"],
+                "minutes": entry["duration_minutes"],
+                "status": PLANNED,
+            },
+        )
 
     def _put_on_agenda(
         self,
@@ -240,23 +358,46 @@ class Meetings(ReadModel):
                 + " ORDER BY a.position",
                 params,
             )
+            calendar = self._calendar(session, year, council)
+            waiting = session.fetchall(
+                "SELECT i.initiative_id, i.title, i.agenda_council, i.agenda_date"
+                " FROM {proj_meeting_initiatives} i"
+                " WHERE i.agenda_date BETWEEN :first AND :last"
+                + council_filter.replace("a.council", "i.agenda_council")
+                + " ORDER BY i.initiative_id",
+                params,
+            )
         found: dict[tuple[str, str], dict[str, Any]] = {}
+        zone = ZoneInfo(self.strategy.timezone)
 
-        def meeting(council_id: str, when: str, fmt: str = "") -> dict[str, Any]:
+        def meeting(council_id: str, when: str, known: Meeting | None = None) -> dict[str, Any]:
             key = (when, council_id)
             if key not in found:
+                m = known or Meeting(council_id, date.fromisoformat(when), "")
                 found[key] = {
-                    "id": f"{council_id}-{when}",
+                    "id": m.id,
                     "council": council_id,
                     "date": when,
-                    "format": fmt,
+                    "format": m.format,
+                    "start": datetime.combine(m.date, m.start, zone).isoformat(),
+                    "end": datetime.combine(m.date, m.end, zone).isoformat(),
+                    "status": m.status,
+                    **({"moved_from": m.moved_from.isoformat()} if m.moved_from else {}),
                     "agenda": [],
                     "decisions": [],
                 }
+                if m.cancelled:
+                    found[key]["needs_new_meeting"] = []
             return found[key]
 
-        for m in self.strategy.meetings(year, council):
-            meeting(m.council, m.date.isoformat(), m.format)
+        for m in calendar:
+            meeting(m.council, m.date.isoformat(), m)
+        for row in waiting:
+            item = meeting(row["agenda_council"], row["agenda_date"])
+            if "needs_new_meeting" in item:
+                item["needs_new_meeting"].append(
+                    {"initiative_id": row["initiative_id"], "title": row["title"]}
+                )
         for row in agenda:
             meeting(row["council"], row["meeting_date"])["agenda"].append(
                 {"initiative_id": row["initiative_id"], "title": row["title"]}
@@ -274,6 +415,46 @@ class Meetings(ReadModel):
             )
         return [found[key] for key in sorted(found)]
 
+    def _calendar(self, session: Session, year: int, council: str | None) -> list[Meeting]:
+        """The year's meetings: as adjusted, or (never adjusted) as the rules give them."""
+        adjusted = session.fetchone(
+            "SELECT year FROM {proj_meeting_years} WHERE year = :year", {"year": year}
+        )
+        if adjusted is None:
+            return self.strategy.meetings(year, council)
+        rows = session.fetchall(
+            "SELECT council, meeting_date, planned_date, format, start_time, duration_minutes,"
+            " status, sequence FROM {proj_meeting_calendar} WHERE year = :year"
+            + (" AND council = :council" if council is not None else "")
+            + " ORDER BY meeting_date, council",
+            {"year": year, "council": council},
+        )
+        return [_meeting(row) for row in rows]
+
+    def needing_new_meeting(self) -> list[dict[str, Any]]:
+        """Initiatives waiting on the agenda of a cancelled meeting (for "Att göra"):
+        the secretary defers each to a new meeting."""
+        with self.view.read() as session:
+            rows = session.fetchall(
+                "SELECT i.initiative_id, i.title, i.lead_actor, c.meeting_id, c.council,"
+                " c.meeting_date FROM {proj_meeting_initiatives} i"
+                " JOIN {proj_meeting_calendar} c ON c.council = i.agenda_council"
+                " AND c.meeting_date = i.agenda_date"
+                " WHERE c.status = :cancelled ORDER BY c.meeting_date, i.initiative_id",
+                {"cancelled": CANCELLED},
+            )
+        return [
+            {
+                "initiative_id": r["initiative_id"],
+                "title": r["title"],
+                "lead_actor": r["lead_actor"],
+                "meeting_id": r["meeting_id"],
+                "council": r["council"],
+                "meeting_date": r["meeting_date"],
+            }
+            for r in rows
+        ]
+
     def decided_between(self, first: date, last: date) -> list[dict[str, Any]]:
         """Decisions dated (by their meeting) after `first`, up to and including `last`."""
         with self.view.read() as session:
@@ -285,3 +466,20 @@ class Meetings(ReadModel):
                 " ORDER BY a.meeting_date, a.position",
                 {"first": first, "last": last},
             )
+
+
+def _meeting(row: dict[str, Any]) -> Meeting:
+    return Meeting(
+        council=row["council"],
+        date=_date(row["meeting_date"]),
+        format=row["format"],
+        start=time.fromisoformat(row["start_time"]),
+        duration_minutes=row["duration_minutes"],
+        status=row["status"],
+        planned_date=_date(row["planned_date"]),
+        sequence=row["sequence"],
+    )
+
+
+def _date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -263,3 +263,23 @@ class Obligations(ReadModel):
         ]
         found.sort(key=lambda o: (o["due_date"], o["actor"], o["title"], o["initiative_id"]))
         return found
+
+    def followed_up(self, actor: str) -> list[tuple[str, date, date | None]]:
+        """`actor`'s approved initiatives: (title, start of the approval's period, start
+        of the period it was closed in, or None) — what its reporting deadlines name."""
+        with self.view.read() as session:
+            rows = session.fetchall(
+                "SELECT title, first_period_start, closing_period_start"
+                " FROM {proj_obligation_initiatives}"
+                " WHERE lead_actor = :actor AND first_period_start IS NOT NULL"
+                " ORDER BY title",
+                {"actor": actor},
+            )
+        return [
+            (
+                r["title"],
+                day(r["first_period_start"]),
+                day(r["closing_period_start"]) if r["closing_period_start"] else None,
+            )
+            for r in rows
+        ]

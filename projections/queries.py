@@ -74,6 +74,15 @@ class Queries:
         _texts(council=council)
         return self._model(Meetings).meetings(_year(year or self.today().year), council)
 
+    def needing_new_meeting(self) -> list[dict[str, Any]]:
+        """Initiatives waiting on a cancelled meeting's agenda ("Att göra")."""
+        return self._model(Meetings).needing_new_meeting()
+
+    def followed_up(self, actor: str) -> list[tuple[str, date, date | None]]:
+        """`actor`'s approved initiatives, for its reporting deadlines in the calendar."""
+        _texts(actor=actor)
+        return self._model(Obligations).followed_up(actor)
+
     # -- reports -----------------------------------------------------------------------
 
     def annual_cycle(self, year: int, today: date | None = None) -> dict[str, Any]:

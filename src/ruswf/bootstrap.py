@@ -18,6 +18,7 @@ from ruswf.app.audit.ledger import Ledger
 from ruswf.app.audit.people import People
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.app.store.feeds import FeedStore
 from ruswf.app.store.tokens import TokenStore
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.domain.strategy import Strategy
@@ -38,6 +39,10 @@ class Services:
     @cached_property
     def people(self) -> People:
         return People(self.app)
+
+    @cached_property
+    def feeds(self) -> FeedStore:
+        return FeedStore(self.app)
 
     @cached_property
     def projections(self) -> Projections:

@@ -133,7 +133,11 @@ def test_schedule_needs_a_deciding_council(council: str | None, strategy: Strate
 def test_schedule_on_an_ssr_meeting_puts_it_on_that_agenda(strategy: Strategy) -> None:
     initiative = initiative_in(strategy, State.COUNCIL_PREPARATION)
     _act(strategy, initiative, Action.SCHEDULE, council="ssr", meeting_date="2026-06-10")
-    assert initiative.agenda == {"council": "ssr", "meeting_date": "2026-06-10"}
+    assert initiative.agenda == {
+        "council": "ssr",
+        "meeting_date": "2026-06-10",
+        "meeting_id": "ssr-2026-06-10",
+    }
 
 
 def test_schedule_accepts_meetings_in_the_past_and_far_ahead(strategy: Strategy) -> None:
@@ -141,7 +145,11 @@ def test_schedule_accepts_meetings_in_the_past_and_far_ahead(strategy: Strategy)
     for day in ("2019-05-16", "2031-05-15"):
         initiative = initiative_in(strategy, State.COUNCIL_PREPARATION)
         _act(strategy, initiative, Action.SCHEDULE, meeting_date=day)
-        assert initiative.agenda == {"council": "rsr", "meeting_date": day}
+        assert initiative.agenda == {
+            "council": "rsr",
+            "meeting_date": day,
+            "meeting_id": f"rsr-{day}",
+        }
 
 
 def test_effective_date_must_be_a_date_without_time(strategy: Strategy) -> None:
@@ -171,7 +179,11 @@ def test_defer_moves_the_agenda_and_is_dated_at_the_meeting_it_left(strategy: St
     initiative.collect_events()
     _act(strategy, initiative, Action.DEFER, meeting_date="2026-08-20")
     (event,) = initiative.collect_events()
-    assert initiative.agenda == {"council": "rsr", "meeting_date": "2026-08-20"}
+    assert initiative.agenda == {
+        "council": "rsr",
+        "meeting_date": "2026-08-20",
+        "meeting_id": "rsr-2026-08-20",
+    }
     assert event.effective_date == "2026-05-21"  # type: ignore[attr-defined]
     assert initiative.lifecycle_state is State.DECISION
 

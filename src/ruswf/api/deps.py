@@ -15,6 +15,7 @@ from ruswf.app.audit.people import People
 from ruswf.app.authorization import ROLE_READS, Role
 from ruswf.app.service import RusApp
 from ruswf.app.store.faults import is_store_error, store_error_message
+from ruswf.app.store.feeds import FeedStore
 from ruswf.bootstrap import Services
 from ruswf.domain.commands import ActorRef
 
@@ -49,6 +50,10 @@ async def get_people(services: ServicesDep) -> People:
 
 async def get_ledger(services: ServicesDep) -> Ledger:
     return services.ledger
+
+
+async def get_feeds(services: ServicesDep) -> FeedStore:
+    return services.feeds
 
 
 def get_projections(services: ServicesDep) -> Projections:
@@ -90,6 +95,7 @@ CurrentUser = Annotated[ActorRef, Depends(current_user)]
 ProjectionsDep = Annotated[Projections, Depends(get_projections)]
 PeopleDep = Annotated[People, Depends(get_people)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+FeedsDep = Annotated[FeedStore, Depends(get_feeds)]
 
 
 def require_read(resource: str) -> Callable[[ActorRef], Awaitable[ActorRef]]:

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from projections import EmbeddedRunner
 from ruswf.api import audit, initiatives, reports, system
+from ruswf.api import calendar as calendar_api
 from ruswf.api.middleware import RequestContextMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.api.ratelimit import AuthFailureLimitMiddleware
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     api.include_router(initiatives.router)
     api.include_router(reports.router)
     api.include_router(audit.router)
+    api.include_router(calendar_api.router)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

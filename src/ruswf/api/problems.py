@@ -24,7 +24,12 @@ from ruswf.app.errors import (
     StaleVersionError,
 )
 from ruswf.app.store.faults import store_fault
-from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
+from ruswf.domain.errors import (
+    MeetingCancelledError,
+    MeetingNotFoundError,
+    TransitionNotAllowedError,
+    ValidationError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("ruswf.api")
@@ -152,6 +157,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(
             409, str(error), request, state=error.state, allowed_actions=error.allowed_actions
         )
+
+    @app.exception_handler(MeetingCancelledError)
+    async def _cancelled(request: Request, error: MeetingCancelledError) -> JSONResponse:
+        return problem(409, str(error), request, meeting_id=error.meeting_id)
+
+    @app.exception_handler(MeetingNotFoundError)
+    async def _no_meeting(request: Request, error: MeetingNotFoundError) -> JSONResponse:
+        return problem(404, str(error), request, meeting_id=error.meeting_id)
 
     @app.exception_handler(ConcurrencyConflictError)
     async def _conflict(request: Request, error: ConcurrencyConflictError) -> JSONResponse:

@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from ruswf.app.authorization import PROPOSE, ROLE_ACTIONS, Role, may_act, roles_for
+from ruswf.app.calendar import StoredCalendar
 from ruswf.app.errors import (
     ConcurrencyConflictError,
     IdempotencyKeyReusedError,
@@ -36,7 +37,6 @@ from ruswf.domain.commands import (
     ActorRef,
     Command,
     Context,
-    MeetingCalendar,
     Propose,
     Revise,
     command_from_body,
@@ -64,10 +64,11 @@ class RusApp(Application[UUID]):
         # The interval is a setting, so it is per instance; eventsourcing reads it via self.
         self.snapshotting_intervals = {Initiative: self.settings.snapshot_interval}  # type: ignore[misc]
         self._zone = ZoneInfo(strategy.timezone)
-        # The meetings commands may refer to: the strategy's rules.
-        self.calendar: MeetingCalendar = strategy
         with schema_creation_lock(self.settings):
             super().__init__(env=self.settings.eventsourcing_env())
+        # The meetings commands may refer to: the annual cycle with its adjustments
+        # (docs/calendar.md), on this store.
+        self.calendar = StoredCalendar(self)
 
     # -- commands ---------------------------------------------------------------
 
@@ -361,7 +362,7 @@ class RusApp(Application[UUID]):
             proposed_on=initiative.proposed_on,
             created_at=initiative.created_on.isoformat(timespec="microseconds"),
             updated_at=initiative.modified_on.isoformat(timespec="microseconds"),
-            agenda=dict(initiative.agenda) if initiative.agenda else None,
+            agenda=initiative.agenda_now(self.calendar),
             preparation=dict(initiative.preparation) if initiative.preparation else None,
             approval_period=initiative.approval_period,
             reported_periods=list(initiative.reported_periods),

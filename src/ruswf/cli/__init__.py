@@ -12,6 +12,7 @@ from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.bootstrap import Services
 from ruswf.cli.audit import audit_cli, gdpr_cli
+from ruswf.cli.calendar import calendar_cli, report_differences
 from ruswf.cli.common import fail, services
 from ruswf.cli.ops import backup, restore
 from ruswf.cli.projections import projections_cli, report_cli
@@ -33,6 +34,7 @@ token_cli = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=
 cli.add_typer(token_cli, name="token")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(gdpr_cli, name="gdpr")
+cli.add_typer(calendar_cli, name="calendar")
 cli.command()(backup)
 cli.command()(restore)
 
@@ -189,6 +191,7 @@ def strategy_check() -> None:
         f"priorities, {len(strategy.principles)} principles, {len(strategy.actors)} actors, "
         f"{len(strategy.councils)} councils, {len(strategy.arenas)} arenas"
     )
+    report_differences()
 
 
 def main() -> None:

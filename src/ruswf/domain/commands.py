@@ -20,12 +20,13 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Literal, Protocol, Self
+from typing import Any, ClassVar, Literal, Self
 
+from ruswf.domain.calendar import MeetingCalendar
 from ruswf.domain.content import TEXT_MAX, TITLE_MAX, text, texts
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.lifecycle import Action
-from ruswf.domain.strategy import Meeting, Strategy, parse_business_date
+from ruswf.domain.strategy import Strategy, parse_business_date
 
 SPEC = "ruswf"
 """The metadata key of a command field's `Spec`."""
@@ -86,14 +87,6 @@ class FieldInfo:
     type: Any
     spec: Spec
     required: bool
-
-
-class MeetingCalendar(Protocol):
-    """The council meetings a command may refer to (the annual cycle in force)."""
-
-    def meeting(self, council: str, day: date) -> Meeting | None: ...
-
-    def meetings(self, year: int, council: str | None = None) -> list[Meeting]: ...
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,21 @@ class StrategyConfigError(DomainError):
         self.source = source
         self.key = key
         self.reason = reason
+
+
+class MeetingNotFoundError(DomainError):
+    """No meeting of the annual cycle has this id."""
+
+    def __init__(self, meeting_id: str) -> None:
+        super().__init__(f"no meeting {meeting_id!r} in the annual cycle")
+        self.meeting_id = meeting_id
+
+
+class MeetingCancelledError(DomainError):
+    """The meeting is cancelled: nothing can be scheduled, deferred to or decided at it."""
+
+    def __init__(self, meeting_id: str, action: str = "") -> None:
+        doing = f"; cannot {action}" if action else ""
+        super().__init__(f"meeting {meeting_id} is cancelled{doing}")
+        self.meeting_id = meeting_id
+        self.action = action

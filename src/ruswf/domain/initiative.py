@@ -14,6 +14,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ruswf.domain.calendar import MeetingCalendar, find_meeting
 from ruswf.domain.commands import (
     Approve,
     Close,
@@ -32,8 +33,9 @@ from ruswf.domain.commands import (
     Withdraw,
 )
 from ruswf.domain.content import is_finite_number, validate_changes, validate_content
-from ruswf.domain.errors import ValidationError
+from ruswf.domain.errors import MeetingCancelledError, ValidationError
 from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions, next_state
+from ruswf.domain.strategy import Meeting, meeting_id
 
 EVENT_ENVELOPE = frozenset(
     {
@@ -107,10 +109,21 @@ class Initiative(Aggregate):
     class Scheduled(Event):
         council: str
         meeting_date: str
+        meeting_id: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before meetings could move, a meeting's id was its council and date."""
+            state["meeting_id"] = f"{state['council']}-{state['meeting_date']}"
 
         def change(self, aggregate: Initiative) -> None:
             aggregate.state = State.DECISION.value
-            aggregate.agenda = {"council": self.council, "meeting_date": self.meeting_date}
+            aggregate.agenda = {
+                "council": self.council,
+                "meeting_date": self.meeting_date,
+                "meeting_id": self.meeting_id,
+            }
 
     class Approved(Event):
         decision_text: str
@@ -139,9 +152,20 @@ class Initiative(Aggregate):
         council: str
         meeting_date: str
         next_meeting_date: str
+        next_meeting_id: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before meetings could move, a meeting's id was its council and date."""
+            state["next_meeting_id"] = f"{state['council']}-{state['next_meeting_date']}"
 
         def change(self, aggregate: Initiative) -> None:
-            aggregate.agenda = {"council": self.council, "meeting_date": self.next_meeting_date}
+            aggregate.agenda = {
+                "council": self.council,
+                "meeting_date": self.next_meeting_date,
+                "meeting_id": self.next_meeting_id,
+            }
             aggregate.decisions += 1
 
     class ReferredBack(Event):
@@ -286,44 +310,51 @@ class Initiative(Aggregate):
         """Put it on the agenda of a council meeting of the annual cycle."""
         self._check(Action.SCHEDULE)
         cmd = cmd.normalised()
-        meeting = _meeting(ctx, cmd.council, cmd.meeting_date, "meeting_date")
+        meeting = _meeting(ctx, cmd.council, cmd.meeting_date, "meeting_date", "schedule")
         self._record(
-            self.Scheduled, ctx, ctx.day, council=cmd.council, meeting_date=meeting.isoformat()
+            self.Scheduled,
+            ctx,
+            ctx.day,
+            council=cmd.council,
+            meeting_date=meeting.date.isoformat(),
+            meeting_id=meeting.id,
         )
 
     def approve(self, ctx: Context, cmd: Approve) -> None:
         """Record the council's approval; the initiative moves to follow-up."""
         self._check(Action.APPROVE)
         cmd = cmd.normalised()
-        meeting = self._meeting_on_agenda()
+        meeting = self._meeting_on_agenda(ctx.calendar, "approve")
         self._record(
             self.Approved,
             ctx,
             meeting,
             decision_text=cmd.decision_text,
             period=ctx.strategy.period_of(meeting).id,
-            **self._agenda_fields(),
+            **self._agenda_fields(meeting),
         )
 
     def reject(self, ctx: Context, cmd: Reject) -> None:
         """Record the council's rejection (avslag)."""
         self._check(Action.REJECT)
+        meeting = self._meeting_on_agenda(ctx.calendar, "reject")
         self._record(
             self.Rejected,
             ctx,
-            self._meeting_on_agenda(),
+            meeting,
             reason=cmd.normalised().reason,
-            **self._agenda_fields(),
+            **self._agenda_fields(meeting),
         )
 
     def defer(self, ctx: Context, cmd: Defer) -> None:
-        """Table the decision (bordläggning) to a later meeting of the same council."""
+        """Table the decision (bordläggning) to a later meeting of the same council. This
+        is also how an initiative on a cancelled meeting's agenda gets a new meeting."""
         self._check(Action.DEFER)
         cmd = cmd.normalised()
-        current = self._meeting_on_agenda()
+        current = self._meeting_on_agenda(ctx.calendar, None)
         assert self.agenda is not None
-        later = _meeting(ctx, self.agenda["council"], cmd.meeting_date, "meeting_date")
-        if later <= current:
+        later = _meeting(ctx, self.agenda["council"], cmd.meeting_date, "meeting_date", "defer")
+        if later.date <= current:
             raise ValidationError(
                 "meeting_date", f"must be a meeting after the current one ({current.isoformat()})"
             )
@@ -332,19 +363,21 @@ class Initiative(Aggregate):
             ctx,
             current,
             reason=cmd.reason,
-            next_meeting_date=later.isoformat(),
-            **self._agenda_fields(),
+            next_meeting_date=later.date.isoformat(),
+            next_meeting_id=later.id,
+            **self._agenda_fields(current),
         )
 
     def refer_back(self, ctx: Context, cmd: ReferBack) -> None:
         """Send it back for further preparation (återremiss)."""
         self._check(Action.REFER_BACK)
+        meeting = self._meeting_on_agenda(ctx.calendar, "refer_back")
         self._record(
             self.ReferredBack,
             ctx,
-            self._meeting_on_agenda(),
+            meeting,
             reason=cmd.normalised().reason,
-            **self._agenda_fields(),
+            **self._agenda_fields(meeting),
         )
 
     def report_progress(self, ctx: Context, cmd: ReportProgress) -> None:
@@ -397,13 +430,39 @@ class Initiative(Aggregate):
             **fields,
         )
 
-    def _meeting_on_agenda(self) -> date:
+    def _meeting_on_agenda(self, calendar: MeetingCalendar | None, action: str | None) -> date:
+        """The date of the meeting on the agenda, as the calendar has it now (a moved
+        meeting takes its agenda along). A decision (`action`) at a cancelled meeting is
+        refused; a deferral (`action` None) from one is how it gets a new meeting."""
         assert self.agenda is not None, "a decision needs the initiative on an agenda"
-        return date.fromisoformat(self.agenda["meeting_date"])
+        found = self._agenda_meeting(calendar)
+        if found is None:
+            return date.fromisoformat(self.agenda["meeting_date"])
+        if found.cancelled and action is not None:
+            raise MeetingCancelledError(found.id, action)
+        return found.date
 
-    def _agenda_fields(self) -> dict[str, str]:
+    def _agenda_meeting(self, calendar: MeetingCalendar | None) -> Meeting | None:
+        if calendar is None or self.agenda is None:
+            return None
+        council, on = self.agenda["council"], date.fromisoformat(self.agenda["meeting_date"])
+        return find_meeting(calendar, self.agenda.get("meeting_id") or meeting_id(council, on))
+
+    def agenda_now(self, calendar: MeetingCalendar) -> dict[str, str] | None:
+        """The agenda with its meeting's date as the calendar has it now."""
+        if self.agenda is None:
+            return None
+        found = self._agenda_meeting(calendar)
+        agenda = dict(self.agenda)
+        if found is not None:
+            agenda.update(meeting_date=found.date.isoformat(), meeting_id=found.id)
+            if found.cancelled:
+                agenda["meeting_status"] = found.status
+        return agenda
+
+    def _agenda_fields(self, meeting: date) -> dict[str, str]:
         assert self.agenda is not None
-        return {"council": self.agenda["council"], "meeting_date": self.agenda["meeting_date"]}
+        return {"council": self.agenda["council"], "meeting_date": meeting.isoformat()}
 
     def _indicator_values(self, raw: object) -> dict[str, Any]:
         """`{name: value}` or `[{name, value}]`, for indicators this initiative has."""
@@ -433,15 +492,21 @@ class Initiative(Aggregate):
         return values
 
 
-def _meeting(ctx: Context, council: str, day: date, field: str) -> date:
-    """A meeting of a deciding council that exists in the annual cycle."""
+def _meeting(ctx: Context, council: str, day: date, field: str, action: str) -> Meeting:
+    """A planned meeting of a deciding council in the annual cycle (the strategy's rules
+    with the adjustments made to them)."""
     deciding = [c.id for c in ctx.strategy.deciding_councils]
     if council not in deciding:
         raise ValidationError("council", f"must be one of {', '.join(deciding)}")
-    if ctx.calendar.meeting(council, day) is None:
-        dates = ", ".join(m.date.isoformat() for m in ctx.calendar.meetings(day.year, council))
+    meeting = ctx.calendar.meeting(council, day)
+    if meeting is None:
+        dates = ", ".join(
+            m.date.isoformat() for m in ctx.calendar.meetings(day.year, council) if not m.cancelled
+        )
         raise ValidationError(
             field,
             f"{council} has no meeting on {day.isoformat()} (its meetings in {day.year}: {dates})",
         )
-    return day
+    if meeting.cancelled:
+        raise MeetingCancelledError(meeting.id, action)
+    return meeting

@@ -11,11 +11,12 @@ import calendar
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruswf.domain.errors import StrategyConfigError, ValidationError
+from ruswf.domain.workdays import SHIFTS, Shift, WorkingDays
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PERIOD_PATTERN = re.compile(r"^(\d{4})-([A-Za-z0-9]+)$")
@@ -57,18 +58,35 @@ class Arena:
     name: str
 
 
+DEFAULT_MEETING_START = time(9, 0)
+DEFAULT_MEETING_MINUTES = 180
+
+
 @dataclass(frozen=True)
 class MeetingRule:
-    """The `nth` `weekday` of each of `months` (nth = -1: the last one)."""
+    """The `nth` `weekday` of each of `months` (nth = -1: the last one), from `start`
+    for `duration_minutes`. A date that is not a working day moves to the `shift`
+    (next or previous) working day."""
 
     council: str
     weekday: int
     nth: int
     months: tuple[int, ...]
     format: str = ""
+    start: time = DEFAULT_MEETING_START
+    duration_minutes: int = DEFAULT_MEETING_MINUTES
+    shift: Shift = "next"
 
-    def dates(self, year: int) -> list[date]:
+    def rule_dates(self, year: int) -> list[date]:
+        """The dates the rule names, before moving off days off."""
         return [nth_weekday(year, month, self.weekday, self.nth) for month in self.months]
+
+    def dates(self, year: int, working_days: WorkingDays | None = None) -> list[date]:
+        """The meeting dates of `year`: each on a working day of `working_days`."""
+        found = self.rule_dates(year)
+        if working_days is None:
+            return found
+        return [working_days.shift(day, self.shift) for day in found]
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,7 @@ class CycleEvent:
     weekday: int
     nth: int
     month: int
+    shift: Shift = "next"
 
 
 @dataclass(frozen=True)
@@ -88,15 +107,58 @@ class PeriodRule:
     last_month: int
 
 
+_Date = date  # `Meeting.date` shadows the type inside the class body
+
+
 @dataclass(frozen=True)
 class Meeting:
+    """A council meeting. Its `id` (council and planned date, e.g. `rsr-2026-02-19`)
+    never changes: a meeting moved by an adjustment keeps it (`planned_date`)."""
+
     council: str
     date: date
     format: str
+    start: time = DEFAULT_MEETING_START
+    duration_minutes: int = DEFAULT_MEETING_MINUTES
+    status: str = "planned"
+    planned_date: _Date | None = None
+    sequence: int = 0
+    """How many times the meeting was changed (moved, cancelled): iCalendar's SEQUENCE."""
 
     @property
     def id(self) -> str:
-        return f"{self.council}-{self.date.isoformat()}"
+        return meeting_id(self.council, self.planned_date or self.date)
+
+    @property
+    def moved_from(self) -> _Date | None:
+        """The planned date, when the meeting was moved away from it."""
+        planned = self.planned_date or self.date
+        return planned if planned != self.date else None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    @property
+    def end(self) -> time:
+        moment = datetime.combine(self.date, self.start) + timedelta(minutes=self.duration_minutes)
+        return moment.time()
+
+
+def meeting_id(council: str, day: date) -> str:
+    """The stable id of a council's meeting planned on `day`."""
+    return f"{council}-{day.isoformat()}"
+
+
+def parse_meeting_id(value: str) -> tuple[str, date] | None:
+    """The council and planned date a meeting id names, or None if it names none."""
+    council, _, day = value.partition("-") if isinstance(value, str) else ("", "", "")
+    if not ID_PATTERN.match(council):
+        return None
+    try:
+        return council, date.fromisoformat(day)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, order=True)
@@ -158,6 +220,10 @@ class Strategy:
     cycle_events: tuple[CycleEvent, ...]
     periods: tuple[PeriodRule, ...]
     report_due_days: int
+    working_days: WorkingDays = field(default_factory=WorkingDays)
+    years_before: int = 1
+    years_after: int = 2
+    """The annual cycle covers this many years before and after the current one."""
     _periods: dict[tuple[int, str], ReportingPeriod] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -192,19 +258,28 @@ class Strategy:
     def meetings(self, year: int, council: str | None = None) -> list[Meeting]:
         """Council meetings of a year, in date order."""
         found = [
-            Meeting(rule.council, day, rule.format)
+            Meeting(rule.council, day, rule.format, rule.start, rule.duration_minutes)
             for rule in self.meeting_rules
             if council is None or rule.council == council
-            for day in rule.dates(year)
+            for day in rule.dates(year, self.working_days)
         ]
         return sorted(found, key=lambda m: (m.date, m.council))
 
     def meeting(self, council: str, day: date) -> Meeting | None:
         return next((m for m in self.meetings(day.year, council) if m.date == day), None)
 
+    def cycle_years(self, today: date) -> range:
+        """The years the annual cycle shows: from `years_before` before today's year to
+        `years_after` after it."""
+        return range(today.year - self.years_before, today.year + self.years_after + 1)
+
     def cycle_event_dates(self, year: int) -> list[tuple[CycleEvent, date]]:
+        """RUS-dagen, "Här och nu" and the other fixed points of `year`, on working days."""
         return sorted(
-            ((e, nth_weekday(year, e.month, e.weekday, e.nth)) for e in self.cycle_events),
+            (
+                (e, self.working_days.shift(nth_weekday(year, e.month, e.weekday, e.nth), e.shift))
+                for e in self.cycle_events
+            ),
             key=lambda pair: pair[1],
         )
 
@@ -221,7 +296,7 @@ class Strategy:
                 end=end,
                 id=f"{year}-{rule.id}",
                 name=rule.name,
-                due=end + timedelta(days=self.report_due_days),
+                due=self.working_days.shift(end + timedelta(days=self.report_due_days)),
             )
             self._periods[(year, rule.id)] = found
         return found
@@ -396,6 +471,10 @@ class _Parser:
             return Arena(self.get(item, "id", where, int), self.text(item, "name", where))
 
         cycle = self.table("annual_cycle")
+        default_start = self.clock(cycle, "meeting_start", "annual_cycle", DEFAULT_MEETING_START)
+        default_minutes = self.minutes(
+            cycle, "meeting_duration_minutes", "annual_cycle", DEFAULT_MEETING_MINUTES
+        )
 
         def meeting_rule(item: Mapping[str, Any], where: str) -> MeetingRule:
             council_id = self.get(item, "council", where, str)
@@ -408,6 +487,9 @@ class _Parser:
                 self.nth(item, where),
                 tuple(self.month(m, f"{where}.months") for m in months),
                 self.get(item, "format", where, str, ""),
+                self.clock(item, "start", where, default_start),
+                self.minutes(item, "duration_minutes", where, default_minutes),
+                self.shift(item, where),
             )
 
         def cycle_event(item: Mapping[str, Any], where: str) -> CycleEvent:
@@ -417,6 +499,7 @@ class _Parser:
                 self.weekday(item, where),
                 self.nth(item, where),
                 self.month(self.get(item, "month", where, int), f"{where}.month"),
+                self.shift(item, where),
             )
 
         def period(item: Mapping[str, Any], where: str) -> PeriodRule:
@@ -463,7 +546,58 @@ class _Parser:
             cycle_events=events,
             periods=periods,
             report_due_days=due_days,
+            working_days=self.working_days(cycle),
+            years_before=self.span(cycle, "years_before", 1),
+            years_after=self.span(cycle, "years_after", 2),
         )
+
+    def working_days(self, cycle: Mapping[str, Any]) -> WorkingDays:
+        country: str = self.get(cycle, "holidays", "annual_cycle", str, "SE")
+        try:
+            WorkingDays(country).holidays_of(2000)
+        except NotImplementedError:
+            raise self.fail(
+                "annual_cycle.holidays", f"no holiday calendar for country {country!r}"
+            ) from None
+        months = self.get(cycle, "summer_break", "annual_cycle", list, [])
+        bridge_days = self.get(cycle, "bridge_days", "annual_cycle", str, "working")
+        if bridge_days not in ("working", "off"):
+            raise self.fail("annual_cycle.bridge_days", "expected 'working' or 'off'")
+        return WorkingDays(
+            country=country,
+            summer_break=tuple(self.month(m, "annual_cycle.summer_break") for m in months),
+            bridge_days_off=bridge_days == "off",
+        )
+
+    def span(self, cycle: Mapping[str, Any], key: str, default: int) -> int:
+        value: int = self.get(cycle, key, "annual_cycle", int, default)
+        if not 0 <= value <= 10:
+            raise self.fail(f"annual_cycle.{key}", "expected 0-10 years")
+        return value
+
+    def clock(self, item: Mapping[str, Any], key: str, where: str, default: time) -> time:
+        value = self.get(item, key, where, str, None)
+        if value is None:
+            return default
+        try:
+            parsed = time.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or len(value) != 5 or parsed.second or parsed.tzinfo:
+            raise self.fail(f"{where}.{key}", f"expected a time of day HH:MM, got {value!r}")
+        return parsed
+
+    def minutes(self, item: Mapping[str, Any], key: str, where: str, default: int) -> int:
+        value: int = self.get(item, key, where, int, default)
+        if not 1 <= value <= 24 * 60:
+            raise self.fail(f"{where}.{key}", "expected 1-1440 minutes")
+        return value
+
+    def shift(self, item: Mapping[str, Any], where: str) -> Shift:
+        value = self.get(item, "shift", where, str, "next")
+        if value not in SHIFTS:
+            raise self.fail(f"{where}.shift", "expected 'next' or 'previous'")
+        return cast(Shift, value)
 
     def timezone(self, head: Mapping[str, Any]) -> str:
         name: str = self.get(head, "timezone", "strategy", str, "Europe/Stockholm")

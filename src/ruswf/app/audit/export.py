@@ -17,9 +17,7 @@ numbers): contact persons appear as ids, so an erasure needs no export to be rec
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from ruswf.app.audit.ledger import GENESIS, Head, Ledger, LedgerRow, stored_even
 from ruswf.app.audit.replay import why
 from ruswf.app.audit.signing import export_head
 from ruswf.app.audit.verify import notifications
+from ruswf.app.csvsafe import write_csv
 from ruswf.app.service import RusApp
 from ruswf.app.views import EventView
 from ruswf.domain.errors import ValidationError
@@ -149,20 +148,12 @@ def _sealed(
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {
-                k: json.dumps(v, ensure_ascii=False, sort_keys=True)
-                if isinstance(v, dict | list)
-                else v
-                for k, v in row.items()
-                if k in columns
-            }
-        )
-    return out.getvalue()
+    def cell(value: Any) -> Any:
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return value
+
+    return write_csv(columns, ([cell(row.get(c)) for c in columns] for row in rows))
 
 
 def _jsonl(rows: list[dict[str, Any]]) -> str:

@@ -33,7 +33,8 @@ from ruswf.domain.strategy import Strategy
 log = structlog.get_logger("ruswf.tokens")
 
 TOKEN_PATTERN = re.compile(r"^ruswf_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
-USER_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,100}$")
+# User ids are ids, never e-mail addresses: they end up in immutable events (no `@`).
+USER_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,14 @@ class TokenStore:
 
     def create(self, user: str, role: str, organisation: str) -> tuple[TokenInfo, str]:
         """A new token for `user` acting as `role` of `organisation` (an actor id or exact name)."""
+        if "@" in (user or ""):
+            raise ValidationError(
+                "user",
+                "must be an id, not an e-mail address (no '@'); keep people's"
+                " contact details in the people registry (ruswf gdpr register)",
+            )
         if not USER_PATTERN.match(user or ""):
-            raise ValidationError("user", "1-100 characters of letters, digits and . _ @ -")
+            raise ValidationError("user", "1-100 characters of letters, digits and . _ -")
         try:
             Role(role)
         except ValueError:

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ruswf.api import audit, initiatives, reports, system
 from ruswf.api.deps import ApiState
-from ruswf.api.middleware import RequestContextMiddleware
+from ruswf.api.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.api.ratelimit import AuthFailureLimitMiddleware
 from ruswf.app.service import RusApp
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     # Added first, so it runs inside the request context (request id, request log).
     api.add_middleware(AuthFailureLimitMiddleware, per_minute=settings.auth_failures_per_minute)
     api.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    api.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, 413s too
     api.include_router(system.router)
     api.include_router(initiatives.router)
     api.include_router(reports.router)

@@ -66,7 +66,11 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     )
     install_problem_handlers(api)
     # Added first, so it runs inside the request context (request id, request log).
-    api.add_middleware(AuthFailureLimitMiddleware, per_minute=settings.auth_failures_per_minute)
+    api.add_middleware(
+        AuthFailureLimitMiddleware,
+        per_minute=settings.auth_failures_per_minute,
+        trusted_proxies=settings.trusted_proxy_networks(),
+    )
     api.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     api.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, 413s too
     api.include_router(system.router)

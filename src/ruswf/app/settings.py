@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlparse
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=20, ge=1)
     """Failed authentications (401) a client address may cause per minute before every
     further API request from it answers 429 until the minute has passed."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDR networks of reverse proxies whose
+    `X-Forwarded-For` names the client (default: none, the peer address counts)."""
 
     # -- audit: encryption at rest and the ledger's signing key (docs/audit.md) --------
     cipher_key: SecretStr | None = None
@@ -53,6 +57,20 @@ class Settings(BaseSettings):
     """Comma-separated earlier cipher keys, still used to read what they encrypted."""
     ledger_signing_key: SecretStr | None = None
     """Ed25519 key signing exported ledger heads: a PEM file's path, PEM, or base64 seed."""
+
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """`RUSWF_TRUSTED_PROXIES` as networks (an address is a network of one)."""
+        networks = []
+        for part in self.trusted_proxies.split(","):
+            if not part.strip():
+                continue
+            try:
+                networks.append(ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"RUSWF_TRUSTED_PROXIES: {part.strip()!r} is not an IP address or CIDR network"
+                ) from None
+        return tuple(networks)
 
     @property
     def backend(self) -> Literal["sqlite", "postgres"]:

@@ -9,7 +9,7 @@ import typer
 
 from ruswf.app.demo.walk import run_demo
 from ruswf.app.service import RusApp
-from ruswf.app.settings import Settings
+from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.cli.audit import audit_cli, gdpr_cli
 from ruswf.cli.common import application, fail
@@ -91,12 +91,19 @@ def serve(
         if demo_data:
             _prepare_demo(app, f"http://{host}:{port}")
         settings = app.settings
+    try:
+        api = create_app(settings, embedded_projections=projections)
+    except SettingsError as error:
+        fail(str(error))
     uvicorn.run(
-        create_app(settings, embedded_projections=projections),
+        api,
         host=host,
         port=port,
         log_config=None,
         access_log=False,
+        # The client address is ruswf's to decide (RUSWF_TRUSTED_PROXIES, api/ratelimit.py):
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1.
+        proxy_headers=False,
     )
 
 

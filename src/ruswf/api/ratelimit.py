@@ -70,12 +70,12 @@ def client_address(scope: Scope, proxies: Sequence[Network]) -> str:
     client = str(peer[0]) if peer else "unknown"
     if not proxies or not _trusted(client, proxies):
         return client
-    forwarded = [
-        value.decode("latin-1")
+    forwarded: list[str] = [
+        bytes(value).decode("latin-1")
         for name, value in scope["headers"]
         if name.lower() == b"x-forwarded-for"
     ]
-    hops = [hop.strip() for line in forwarded for hop in line.split(",") if hop.strip()]
+    hops: list[str] = [hop.strip() for line in forwarded for hop in line.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _trusted(hop, proxies):
             return hop

@@ -27,11 +27,7 @@ def store_reachable(settings: Settings) -> str | None:
             with closing(sqlite3.connect(settings.sqlite_path(), timeout=2)) as conn:
                 conn.execute("SELECT 1").fetchone()
         else:
-            with psycopg.connect(
-                settings.postgres_conninfo().replace(
-                    f"connect_timeout={settings.postgres_connect_timeout}", "connect_timeout=2"
-                )
-            ) as conn:
+            with psycopg.connect(settings.postgres_conninfo(connect_timeout=2)) as conn:
                 conn.execute("SELECT 1").fetchone()
     except (sqlite3.Error, psycopg.Error) as error:
         return f"{type(error).__name__}"

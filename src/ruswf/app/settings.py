@@ -9,6 +9,8 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlparse
 
 import platformdirs
+from psycopg import ProgrammingError
+from psycopg.conninfo import make_conninfo
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -95,7 +97,8 @@ class Settings(BaseSettings):
         return Path(path)
 
     def postgres_params(self) -> dict[str, str]:
-        """Connection parameters of a PostgreSQL URL (`?schema=` selects a schema)."""
+        """Connection parameters of a PostgreSQL URL (`?schema=` selects a schema; the
+        other query parameters are `postgres_options`)."""
         url = urlparse(self.database_url)
         dbname = unquote(url.path.lstrip("/"))
         if not dbname:
@@ -109,6 +112,27 @@ class Settings(BaseSettings):
             "password": unquote(url.password or ""),
             "schema": query.get("schema", [""])[0],
         }
+
+    def postgres_options(self) -> dict[str, str]:
+        """The libpq parameters in the URL's query (`sslmode`, `sslrootcert`, `sslcert`,
+        `sslkey`, `target_session_attrs`, ...; everything but `schema`), for every
+        connection ruswf opens. An unknown or repeated parameter is a `SettingsError`."""
+        options: dict[str, str] = {}
+        query = parse_qs(urlparse(self.database_url).query, keep_blank_values=True)
+        for key, values in query.items():
+            if key == "schema":
+                continue
+            if len(values) > 1:
+                raise SettingsError(f"RUSWF_DATABASE_URL: parameter {key!r} is given twice")
+            try:
+                make_conninfo("", **{key: values[0]})
+            except ProgrammingError:
+                raise SettingsError(
+                    f"RUSWF_DATABASE_URL: unknown connection parameter {key!r} (allowed:"
+                    " schema and the libpq parameters, e.g. sslmode, sslrootcert)"
+                ) from None
+            options[key] = values[0]
+        return options
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment for `eventsourcing.application.Application`."""
@@ -128,7 +152,10 @@ class Settings(BaseSettings):
         else:
             params = self.postgres_params()
             env |= {
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                # eventsourcing's factory, which also passes the URL's libpq parameters
+                # (TLS and the rest) to the event store's connection pool.
+                "PERSISTENCE_MODULE": "ruswf.app.store.libpq:LibpqPostgresFactory",
+                "POSTGRES_LIBPQ_OPTIONS": make_conninfo("", **self.postgres_options()),
                 "POSTGRES_DBNAME": params["dbname"],
                 "POSTGRES_HOST": params["host"],
                 "POSTGRES_PORT": params["port"],
@@ -170,16 +197,17 @@ class Settings(BaseSettings):
             "CIPHER_PREVIOUS_KEYS": ",".join(keys[1:]),
         }
 
-    def postgres_conninfo(self) -> str:
-        """A libpq connection string (for maintenance outside the event store)."""
+    def postgres_conninfo(self, *, connect_timeout: int | None = None) -> str:
+        """A libpq connection string (for connections outside the event store's pool),
+        quoted by psycopg, with the URL's libpq parameters."""
         p = self.postgres_params()
-        parts = [
-            f"dbname={p['dbname']}",
-            f"host={p['host']}",
-            f"port={p['port']}",
-            f"user={p['user']}",
-        ]
+        params = {
+            "dbname": p["dbname"],
+            "host": p["host"],
+            "port": p["port"],
+            "user": p["user"],
+            "connect_timeout": str(connect_timeout or self.postgres_connect_timeout),
+        }
         if p["password"]:
-            parts.append(f"password={p['password']}")
-        parts.append(f"connect_timeout={self.postgres_connect_timeout}")
-        return " ".join(parts)
+            params["password"] = p["password"]
+        return make_conninfo("", **(params | self.postgres_options()))

@@ -37,6 +37,7 @@ from typing import Annotated
 import psycopg
 import typer
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.store.faults import is_store_error, store_error_message
@@ -213,11 +214,10 @@ def _pg_env(settings: Settings) -> dict[str, str]:
 
 
 def _pg_conninfo(settings: Settings) -> str:
-    p = settings.postgres_params()
-    return (
-        f"dbname={p['dbname']} host={p['host']} port={p['port']} user={p['user']} "
-        f"connect_timeout={settings.postgres_connect_timeout}"
-    )
+    """The store's connection string without the password (that goes in `_pg_env`)."""
+    options = conninfo_to_dict(settings.postgres_conninfo())
+    options.pop("password", None)
+    return make_conninfo("", **options)
 
 
 def _schema(settings: Settings) -> str:

@@ -143,7 +143,11 @@ class Settings(BaseSettings):
             env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
         if self.backend == "sqlite":
             path = self.sqlite_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                # Owner only (SQLite gives its -wal and -shm files the same mode): the file
+                # holds the people registry and the tokens' hashes.
+                path.touch(mode=0o600)
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(path),

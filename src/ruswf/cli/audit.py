@@ -293,6 +293,7 @@ def export_command(
     """The audit trail (JSON Lines and CSV) and the open-data decisions, with a manifest
     of SHA-256 sums and the ledger's head (signed when a key is configured)."""
     from ruswf.app.audit.export import export, selection
+    from ruswf.app.files import UnsafePathError
 
     with application() as app:
         chosen = selection(
@@ -302,7 +303,10 @@ def export_command(
             since=_date(since),
             until=_date(until),
         )
-        manifest = export(app, chosen, out, signing_key=_signing_key(app, required=False))
+        try:
+            manifest = export(app, chosen, out, signing_key=_signing_key(app, required=False))
+        except UnsafePathError as error:
+            fail(str(error))
         for listed in manifest["files"]:
             typer.echo(f"{listed['sha256']}  {out / listed['name']}  ({listed['rows']} rows)")
         head_ = manifest["ledger_head"]

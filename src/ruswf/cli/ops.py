@@ -39,6 +39,7 @@ import typer
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from ruswf.app.files import UnsafePathError, create_private, private_dir, refuse_link
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.store.faults import is_store_error, store_error_message
 from ruswf.cli.common import fail
@@ -80,9 +81,14 @@ def backup(
     settings = _settings()
     if out.exists() and not force:
         fail(f"{out} exists (use --force to overwrite it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.unlink(missing_ok=True)
+    try:
+        refuse_link(out)
+        private_dir(out.parent)
+        partial = out.with_name(f".{out.name}.partial")
+        partial.unlink(missing_ok=True)
+        create_private(partial)  # 0600: the backup holds the people registry and tokens
+    except (UnsafePathError, OSError) as error:
+        fail(str(error))
     with _store_errors():
         try:
             if settings.backend == "sqlite":

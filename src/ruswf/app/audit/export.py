@@ -34,6 +34,7 @@ from ruswf.app.audit.replay import why
 from ruswf.app.audit.signing import export_head
 from ruswf.app.audit.verify import notifications
 from ruswf.app.csvsafe import write_csv
+from ruswf.app.files import private_dir, write_private
 from ruswf.app.service import RusApp
 from ruswf.app.views import EventView
 from ruswf.domain.errors import ValidationError
@@ -197,7 +198,7 @@ def export(
                 decided.append(_decision_row(app, originator, view, content_before))
         if row is not None:
             previous_ledger = row.ledger_hash
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     files = {
         "audit_trail.jsonl": _jsonl(trail),
         "audit_trail.csv": _csv(AUDIT_COLUMNS, [_flat(r) for r in trail]),
@@ -207,7 +208,7 @@ def export(
     listed = []
     for name, text in files.items():
         data = text.encode("utf-8")
-        (out / name).write_bytes(data)
+        write_private(out / name, data)
         rows = len(trail) if name.startswith("audit") else len(decided)
         listed.append(
             {
@@ -228,8 +229,9 @@ def export(
         "pending": sum(1 for r in trail if not r["sealed"]),
         "schema": "docs/audit.md#export",
     }
-    (out / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    write_private(
+        out / "manifest.json",
+        (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
     )
     return manifest
 

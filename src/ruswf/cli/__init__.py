@@ -125,16 +125,20 @@ def _prepare_demo(app: RusApp, url: str) -> None:
         run_demo(app)
     tokens = TokenStore(app.settings, app.strategy)
     try:
-        typer.echo(
-            f"\nruswf serves {url}  (API docs: {url}/docs)\n"
-            "Demo tokens (Authorization: Bearer <token>):"
-        )
-        for user, role, org in DEMO_USERS:
-            _, token = tokens.create(user, role, org)
-            typer.echo(f"  {role:<12} {org:<22} {token}")
-        typer.echo("")
+        renewed = tokens.renew(DEMO_USERS)
     finally:
         tokens.close()
+    typer.echo(
+        f"\nruswf serves {url}  (API docs: {url}/docs)\n"
+        "Demo tokens (Authorization: Bearer <token>):"
+    )
+    for info, token in renewed:
+        typer.echo(f"  {info.role:<12} {info.organisation:<22} {token}")
+    typer.echo(
+        "Only these demo tokens are valid: each `ruswf serve --demo` revokes the earlier\n"
+        "ones and prints new ones (start it again to get them again; only hashes are\n"
+        "stored). `ruswf token list` shows them, `ruswf token revoke ID` ends one.\n"
+    )
 
 
 @token_cli.command("create")

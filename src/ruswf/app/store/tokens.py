@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -192,6 +193,16 @@ class TokenStore:
             (datetime.now(UTC).isoformat(timespec="seconds"), token_id),
         )
         return bool(rows)
+
+    def renew(self, holders: Sequence[tuple[str, str, str]]) -> list[tuple[TokenInfo, str]]:
+        """New tokens for `holders` (user, role, organisation id), revoking every active
+        token any of them held before: a fixed set (the demo's) never piles up."""
+        wanted = set(holders)
+        for held in self.list():
+            if held.revoked_at is None and (held.user, held.role, held.organisation) in wanted:
+                self.revoke(held.id)
+                log.info("token_renewed", token_id=held.id, user=held.user)
+        return [self.create(user, role, organisation) for user, role, organisation in holders]
 
     def authenticate(self, token: str) -> TokenInfo | None:
         """The token's holder, or None for a malformed, unknown or revoked token."""

@@ -8,6 +8,7 @@ much of a guessed secret was right. Tokens live in a plain table beside the even
 
 from __future__ import annotations
 
+import builtins  # `list` is a method of TokenStore
 import hashlib
 import hmac
 import re
@@ -194,7 +195,9 @@ class TokenStore:
         )
         return bool(rows)
 
-    def renew(self, holders: Sequence[tuple[str, str, str]]) -> list[tuple[TokenInfo, str]]:
+    def renew(
+        self, holders: Sequence[tuple[str, str, str]]
+    ) -> builtins.list[tuple[TokenInfo, str]]:
         """New tokens for `holders` (user, role, organisation id), revoking every active
         token any of them held before: a fixed set (the demo's) never piles up."""
         wanted = set(holders)

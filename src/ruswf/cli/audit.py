@@ -383,3 +383,25 @@ def erase(
     with application() as app:
         erased = People(app).erase(person, erased_by=_operator())
         typer.echo(f"erased {erased.id} at {erased.erased_at}")
+        if erased.erasure == "pending":
+            typer.echo(
+                "pending: an open reader of the store still keeps the old data in its files;"
+                " `ruswf gdpr status` completes the erasure once it has gone"
+            )
+        else:
+            typer.echo(f"complete: gone from the store's files at {erased.erasure_completed_at}")
+
+
+@gdpr_cli.command("status")
+def status() -> None:
+    """Every erasure and whether it is complete (the data gone from the store's files
+    too) or still pending; completes the pending ones it can. Exit 3 while any is pending."""
+    from ruswf.app.audit.people import People
+
+    with application() as app:
+        erased = People(app).status()
+        for p in erased:
+            when = p.erasure_completed_at or "-"
+            typer.echo(f"{p.id}  erased {p.erased_at}  {p.erasure:<9} {when}")
+        if any(p.erasure == "pending" for p in erased):
+            raise typer.Exit(3)

@@ -23,3 +23,36 @@ def test_reporter_may_not_rebuild_past_states_as_history_is_forbidden(
     assert past.headers["content-type"].startswith("application/problem+json")
     assert client.get(path, headers=auth("reporter")).status_code == 200
     assert client.get(path, params=query, headers=auth("auditor")).status_code == 200
+
+
+def test_second_concurrent_verification_answers_429_with_retry_after(
+    client: TestClient, auth: Auth
+) -> None:
+    """One verification (a scan of the whole store) at a time per process: the lock is
+    held here as a running verification would hold it."""
+    from ruswf.api import system
+
+    assert client.get("/api/v1/audit/verify", headers=auth("auditor")).status_code == 200
+    with system._VERIFYING:
+        busy = client.get("/api/v1/audit/verify", headers=auth("auditor"))
+    assert busy.status_code == 429, busy.text
+    assert int(busy.headers["retry-after"]) > 0
+    assert client.get("/api/v1/audit/verify", headers=auth("auditor")).status_code == 200
+
+
+def test_readiness_check_opens_no_new_database_connection(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/readyz (unauthenticated) asks the store on a pooled connection: a call must not
+    cost PostgreSQL a new connection, nor SQLite a new file handle."""
+    import sqlite3
+
+    import psycopg
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("/readyz opened a new connection")
+
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 200

@@ -85,3 +85,21 @@ def test_backup_refuses_a_symlink_at_its_target(sqlite_url: str, tmp_path: Path)
     assert done.returncode != 0
     assert "symbolic link" in done.stderr
     assert victim.read_text() == "keep me\n"
+
+
+def test_audit_output_files_are_owner_only_and_never_written_through_a_link(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """`--out` of `ruswf audit head` / `dossier` (a dossier names its contact person)."""
+    head = tmp_path / "head.json"
+    done = ruswf(sqlite_url, "audit", "head", "--out", str(head))
+    assert done.returncode == 0, done.stderr
+    assert mode(head) == 0o600
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    link = tmp_path / "linked.json"
+    link.symlink_to(victim)
+    refused = ruswf(sqlite_url, "audit", "head", "--out", str(link))
+    assert refused.returncode != 0
+    assert "symbolic link" in refused.stderr
+    assert victim.read_text() == "keep me\n"

@@ -41,7 +41,13 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        # A dossier names its contact person: owner-only, never through a planted link.
+        from ruswf.app.files import UnsafePathError, write_private
+
+        try:
+            write_private(out, text.encode("utf-8"))
+        except UnsafePathError as error:
+            fail(str(error))
         typer.echo(f"wrote {out}")
 
 

@@ -5,8 +5,9 @@ once the reader has gone, and the person's GET says when."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -99,3 +100,36 @@ def test_erase_without_readers_answers_complete(
     assert erased.json()["erasure"] == "complete"
     if database_url.startswith("sqlite"):
         assert NAME.encode() not in stored_bytes(database_url)
+
+
+def completed_at(database_url: str, person_id: str) -> str | None:
+    """The erasure's completion as stored, read with plain SQL (no ruswf code runs)."""
+    url = urlparse(database_url)
+    query = "SELECT completed_at FROM {} WHERE person_id = "
+    if url.scheme == "sqlite":
+        with closing(sqlite3.connect(url.path)) as conn:
+            row = conn.execute(
+                query.format('"ruswf_people_erasures"') + "?", (person_id,)
+            ).fetchone()
+    else:
+        schema = parse_qs(url.query)["schema"][0]
+        with psycopg.connect(url._replace(query="").geturl()) as pg:
+            row = pg.execute(
+                sql.SQL(query + "%s").format(sql.Identifier(schema, "ruswf_people_erasures")),
+                (person_id,),
+            ).fetchone()
+    assert row is not None
+    return None if row[0] is None else str(row[0])
+
+
+def test_server_completes_a_pending_erasure_by_itself_once_the_reader_has_gone(
+    client: TestClient, auth: Auth, database_url: str
+) -> None:
+    person = register(client, auth)
+    with open_reader(database_url):
+        erased = client.delete(f"/api/v1/people/{person['id']}", headers=auth("admin"))
+        assert erased.status_code == 202, erased.text
+    deadline = time.monotonic() + 20
+    while completed_at(database_url, person["id"]) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert completed_at(database_url, person["id"]) is not None

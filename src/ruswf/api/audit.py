@@ -39,7 +39,7 @@ def get_people(request: Request, app: App) -> People:
     """The people registry, opened once per process (its table is created on first use)."""
     people: People | None = getattr(request.app.state, "ruswf_people", None)
     if people is None or people.app is not app:
-        people = People(app)
+        people = People(app, finish_in_background=True)
         request.app.state.ruswf_people = people
     return people
 

@@ -31,6 +31,7 @@ import json
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from dataclasses import asdict, dataclass
@@ -79,6 +80,8 @@ PENDING = "pending"
 COMPLETE = "complete"
 ERASE_ATTEMPTS = 5
 ERASE_RETRY_SECONDS = 0.3
+BACKGROUND_RETRY_SECONDS = 2.0
+BACKGROUND_RETRY_LIMIT = 3600.0
 FLUSH_WAIT_SECONDS = 0.5
 """How long one try waits for a reader (SQLite busy wait, PostgreSQL lock wait)."""
 
@@ -166,10 +169,16 @@ def _person(row: dict[str, Any]) -> Person:
 class People:
     """The people registry in the application's store."""
 
-    def __init__(self, app: RusApp) -> None:
+    def __init__(self, app: RusApp, *, finish_in_background: bool = False) -> None:
+        """`finish_in_background`: a pending erasure is retried by a thread of this
+        process every `BACKGROUND_RETRY_SECONDS` for `BACKGROUND_RETRY_LIMIT` seconds
+        (for a long-running server; a CLI command exits and leaves it to the next use)."""
         self.app = app
         self.store = SqlStore(app)
         self.store.create(_DDL, "ruswf-people")
+        self.finish_in_background = finish_in_background
+        self._finisher: threading.Thread | None = None
+        self._finisher_lock = threading.Lock()
 
     def register(
         self,
@@ -320,8 +329,30 @@ class People:
                     (person_id, now),
                 )
         log.info("person_erased", person_id=person_id, by=erased_by)
-        self.complete_pending(attempts=ERASE_ATTEMPTS)
+        if not self.complete_pending(attempts=ERASE_ATTEMPTS) and self.finish_in_background:
+            self._finish_later()
         return self.get(person_id)
+
+    def _finish_later(self) -> None:
+        """One thread per registry retries pending erasures until none is left or the
+        time limit passes (then the next use of the registry tries again)."""
+        with self._finisher_lock:
+            if self._finisher is not None and self._finisher.is_alive():
+                return
+
+            def retry() -> None:
+                deadline = time.monotonic() + BACKGROUND_RETRY_LIMIT
+                while time.monotonic() < deadline:
+                    time.sleep(BACKGROUND_RETRY_SECONDS)
+                    try:
+                        if self.complete_pending():
+                            return
+                    except Exception as error:  # the store closed or failed: stop trying
+                        log.warning("person_erasure_retry_stopped", error=type(error).__name__)
+                        return
+
+            self._finisher = threading.Thread(target=retry, name="ruswf-erasure", daemon=True)
+            self._finisher.start()
 
     def status(self) -> builtins.list[Person]:
         """Every erased person, after one more try to complete pending erasures."""

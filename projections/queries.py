@@ -3,8 +3,6 @@ plain dicts and lists, and the renderings of the annual-cycle report."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -18,6 +16,7 @@ from projections.board import Board
 from projections.lessons import Lessons
 from projections.meetings import Meetings
 from projections.obligations import Obligations
+from ruswf.app.csvsafe import write_csv
 from ruswf.app.service import RusApp
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.lifecycle import State
@@ -205,12 +204,7 @@ def render_annual(report: Mapping[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-        return out.getvalue()
+        return write_csv(columns, ([row.get(c) for c in columns] for row in rows))
     if fmt == "md":
         lines = [
             f"# Annual cycle {report['year']}",

@@ -27,8 +27,11 @@ from ruswf.domain.strategy import Strategy
 class Services:
     """The application and its collaborators on one store, for one process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, long_running: bool = False) -> None:
+        """`long_running`: a server, which may finish work in the background (a pending
+        erasure, docs/security.md); a CLI command finishes or leaves it to the next."""
         self.settings = settings
+        self.long_running = long_running
         self.strategy: Strategy = load_strategy(settings.strategy)
         self.app = RusApp(self.strategy, settings)
 
@@ -38,7 +41,7 @@ class Services:
 
     @cached_property
     def people(self) -> People:
-        return People(self.app)
+        return People(self.app, finish_in_background=self.long_running)
 
     @cached_property
     def feeds(self) -> FeedStore:

@@ -42,7 +42,7 @@ def test_postgres_url_gives_connection_parameters_and_schema() -> None:
         "schema": "t_1",
     }
     env = settings.eventsourcing_env()
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "ruswf.app.store.libpq:LibpqPostgresFactory"
     assert (env["POSTGRES_DBNAME"], env["POSTGRES_SCHEMA"]) == ("rus", "t_1")
 
 

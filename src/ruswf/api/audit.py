@@ -13,10 +13,10 @@ from ruswf.api.deps import App, CurrentUser, LedgerDep, PeopleDep, require_read
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import Problem
 from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
-from ruswf.app.audit.people import People, PersonNotFoundError
+from ruswf.app.audit.people import PENDING, People, PersonNotFoundError
 from ruswf.app.audit.replay import diff
 from ruswf.app.audit.signing import export_head, load_private_key
-from ruswf.app.authorization import PEOPLE_ERASERS, PEOPLE_REGISTRARS, Role
+from ruswf.app.authorization import LEAD_ACTOR_BOUND, PEOPLE_ERASERS, PEOPLE_REGISTRARS, Role
 from ruswf.domain.commands import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -177,6 +177,7 @@ def register_person(
         phone=body.phone,
         organisation=body.organisation,
         registered_by=caller.user,
+        registered_by_organisation=caller.organisation,
         idempotency_key=idempotency_key,
     )
     response.headers["Location"] = f"{router.prefix}/people/{person.id}"
@@ -184,17 +185,38 @@ def register_person(
 
 
 @router.get("/people/{person_id}", responses=ERRORS, tags=["people"], summary="Read a person")
-def read_person(person_id: PersonId, _caller: PeopleReader, people: PeopleDep) -> dict[str, Any]:
-    """The person's data, or "[raderad]" in its place once erased."""
-    return _person(people, person_id)
+def read_person(person_id: PersonId, caller: PeopleReader, people: PeopleDep) -> dict[str, Any]:
+    """The person's data, or "[raderad]" in its place once erased; `erasure` says whether
+    an erasure is `pending` or `complete` (and since when). A coordinator reads only the
+    contact persons of their own organisation."""
+    people.complete_pending()
+    found = _person(people, person_id)
+    if Role(caller.role) in LEAD_ACTOR_BOUND and found["organisation"] != caller.organisation:
+        raise ProblemError(
+            403,
+            f"a coordinator reads only the contact persons of their own organisation"
+            f" ({caller.organisation})",
+            needed_organisation=found["organisation"],
+        )
+    return found
 
 
 @router.delete(
-    "/people/{person_id}", responses=ERRORS, tags=["people"], summary="Erase a person (GDPR)"
+    "/people/{person_id}",
+    responses={
+        **ERRORS,
+        202: {"description": "Erased; an open reader still keeps the old bytes (pending)."},
+    },
+    tags=["people"],
+    summary="Erase a person (GDPR)",
 )
-def erase_person(person_id: PersonId, caller: CurrentUser, people: PeopleDep) -> dict[str, Any]:
+def erase_person(person_id: PersonId, caller: CurrentUser, people: PeopleDep) -> JSONResponse:
     """Erase the person's data everywhere (art. 17): the registry keeps only a tombstone;
-    events and the hash chains are untouched, and views show "[raderad]"."""
+    events and the hash chains are untouched, and views show "[raderad]". 200 with
+    `erasure: "complete"` when the data is gone from the store's files too; 202 with
+    `erasure: "pending"` while an open reader keeps the old bytes (the erasure is
+    completed later: `GET` the person to see when)."""
     _require_role(caller, PEOPLE_ERASERS, "erase people")
     _person(people, person_id)
-    return people.erase(person_id, erased_by=caller.user).as_dict()
+    erased = people.erase(person_id, erased_by=caller.user)
+    return JSONResponse(erased.as_dict(), status_code=202 if erased.erasure == PENDING else 200)

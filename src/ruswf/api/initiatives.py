@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from ruswf.api.deps import App, CurrentUser, ProjectionsDep, require_read
+from ruswf.api.params import PastMoment, PastVersion
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import (
     ACTION_BODIES,
@@ -136,13 +136,8 @@ def get_initiative(
     initiative_id: InitiativeId,
     app: App,
     caller: ReadInitiatives,
-    version: Annotated[
-        int | None, Query(ge=1, le=10**9, description="As it stood at this version.")
-    ] = None,
-    as_of: Annotated[
-        datetime | None,
-        Query(description="As it stood at this moment (ISO 8601; UTC if no offset)."),
-    ] = None,
+    version: PastVersion = None,
+    as_of: PastMoment = None,
 ) -> JSONResponse:
     """The initiative now, at `version`, or as of a moment; 404 if it did not exist then."""
     if version is not None and as_of is not None:

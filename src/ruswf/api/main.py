@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from projections import EmbeddedRunner
 from ruswf.api import audit, initiatives, reports, system
 from ruswf.api import calendar as calendar_api
-from ruswf.api.middleware import RequestContextMiddleware
+from ruswf.api.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.api.ratelimit import AuthFailureLimitMiddleware
 from ruswf.app.settings import Settings
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        services = Services(settings)
+        services = Services(settings, long_running=True)
         await services.tokens.open_async()
         runner = EmbeddedRunner(services.projections) if embedded_projections else None
         if runner is not None:
@@ -56,8 +56,13 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     )
     install_problem_handlers(api)
     # Added first, so it runs inside the request context (request id, request log).
-    api.add_middleware(AuthFailureLimitMiddleware, per_minute=settings.auth_failures_per_minute)
+    api.add_middleware(
+        AuthFailureLimitMiddleware,
+        per_minute=settings.auth_failures_per_minute,
+        trusted_proxies=settings.trusted_proxy_networks(),
+    )
     api.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    api.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, 413s too
     api.include_router(system.router)
     api.include_router(initiatives.router)
     api.include_router(reports.router)

@@ -7,16 +7,22 @@ every further `/api/` request from that address answers 429 problem+json with a
 window. A guessing client thus gets at most `per_minute` guesses a minute, and a right
 guess made while blocked is not even checked.
 
-The client is the connection's peer address as the server sees it (uvicorn puts the
-`X-Forwarded-For` address there only for trusted proxies, `FORWARDED_ALLOW_IPS`). The
-counts live in the serving process: with several worker processes, each counts its
-own. `/healthz` and `/readyz` are never limited.
+The client is the connection's peer address. Only when the peer is one of the trusted
+proxies (`RUSWF_TRUSTED_PROXIES`, default none) is `X-Forwarded-For` read: the client is
+then its right-most address that is not itself a trusted proxy, so no client can choose
+the address it is counted under, neither to dodge the limit by rotating the header nor
+to lock out someone else (`ruswf serve` turns uvicorn's own proxy-header handling off;
+this is the only place that reads the header). The counts live in the serving process:
+with several worker processes, each counts its own. `/healthz` and `/readyz` are never
+limited.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
@@ -46,19 +52,52 @@ class AuthFailureLimit:
         self._limiter.hit(self._item, client)
 
 
+Network = IPv4Network | IPv6Network
+
+
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+    try:
+        parsed = ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(parsed in network for network in proxies)
+
+
+def client_address(scope: Scope, proxies: Sequence[Network]) -> str:
+    """The address a request is counted under: the peer, unless the peer is a trusted
+    proxy; then the right-most `X-Forwarded-For` address that is not a trusted proxy."""
+    peer = scope.get("client")
+    client = str(peer[0]) if peer else "unknown"
+    if not proxies or not _trusted(client, proxies):
+        return client
+    forwarded: list[str] = [
+        bytes(value).decode("latin-1")
+        for name, value in scope["headers"]
+        if name.lower() == b"x-forwarded-for"
+    ]
+    hops: list[str] = [hop.strip() for line in forwarded for hop in line.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+        client = hop
+    return client
+
+
 class AuthFailureLimitMiddleware:
     """Answers 429 to a client over its limit of failed authentications; counts each 401."""
 
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+    def __init__(
+        self, app: ASGIApp, per_minute: int, trusted_proxies: Sequence[Network] = ()
+    ) -> None:
         self.app = app
         self.limit = AuthFailureLimit(per_minute)
+        self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        peer = scope.get("client")
-        client = peer[0] if peer else "unknown"
+        client = client_address(scope, self.trusted_proxies)
         wait = self.limit.retry_after(client)
         if wait is not None:
             await send_problem(

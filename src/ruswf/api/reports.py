@@ -3,13 +3,13 @@ obligations, "Här och nu", lessons learned and the audit trail (all from projec
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from ruswf.api.deps import App, ProjectionsDep, require_read
+from ruswf.api.params import Moment
 from ruswf.api.schemas import Page, Problem
 from ruswf.domain.commands import ActorRef
 
@@ -115,8 +115,8 @@ def audit_events(
     user: Annotated[str | None, Query(max_length=100)] = None,
     organisation: Annotated[str | None, Query(max_length=100)] = None,
     type: Annotated[str | None, Query(max_length=100)] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Moment | None, Query()] = None,
+    until: Annotated[Moment | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
+import threading
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
@@ -14,28 +12,31 @@ from ruswf.api.deps import App, LedgerDep, require_read
 from ruswf.api.problems import problem
 from ruswf.api.schemas import Problem, VerifyOut
 from ruswf.app.audit.verify import verify_store
-from ruswf.app.settings import Settings
+from ruswf.app.service import RusApp
+from ruswf.app.store.faults import is_store_error
+from ruswf.app.store.sql import SqlStore
 from ruswf.domain.commands import ActorRef
 
 router = APIRouter(tags=["system"])
 
 
-def store_reachable(settings: Settings) -> str | None:
-    """None if the store answers a trivial query, else why not."""
+def store_reachable(app: RusApp) -> str | None:
+    """None if the store answers a trivial query on a pooled connection, else why not.
+    The check is unauthenticated: it must not cost the database a new connection (and
+    its authentication) per call."""
     try:
-        if settings.backend == "sqlite":
-            with closing(sqlite3.connect(settings.sqlite_path(), timeout=2)) as conn:
-                conn.execute("SELECT 1").fetchone()
-        else:
-            with psycopg.connect(
-                settings.postgres_conninfo().replace(
-                    f"connect_timeout={settings.postgres_connect_timeout}", "connect_timeout=2"
-                )
-            ) as conn:
-                conn.execute("SELECT 1").fetchone()
-    except (sqlite3.Error, psycopg.Error) as error:
+        with SqlStore(app).read() as tx:
+            tx.execute("SELECT 1")
+    except Exception as error:
+        if not is_store_error(error):
+            raise
         return f"{type(error).__name__}"
     return None
+
+
+# One verification at a time per process: each reads the whole store.
+_VERIFYING = threading.Lock()
+VERIFY_RETRY_AFTER = 5
 
 
 @router.get("/healthz", summary="Liveness")
@@ -47,7 +48,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="Readiness", responses={503: {"model": Problem}})
 def readyz(app: App) -> Any:
     """200 when the store is reachable, 503 otherwise."""
-    failure = store_reachable(app.settings)
+    failure = store_reachable(app)
     if failure:
         return problem(503, f"the store is unreachable ({failure})")
     return {"status": "ready", "store": app.settings.backend}
@@ -106,11 +107,25 @@ def strategy(
 
 
 @router.get(
-    "/api/v1/audit/verify", response_model=VerifyOut, tags=["audit"], summary="Verify stored events"
+    "/api/v1/audit/verify",
+    response_model=VerifyOut,
+    responses={429: {"model": Problem, "description": "A verification is already running."}},
+    tags=["audit"],
+    summary="Verify stored events",
 )
 def audit_verify(
     app: App, ledger: LedgerDep, _caller: Annotated[ActorRef, Depends(require_read("audit"))]
 ) -> JSONResponse:
     """`ok` is true when every stored event is intact; `first_bad` names the first one
-    that is not."""
-    return JSONResponse(verify_store(app, ledger).as_dict())
+    that is not. It reads the whole store: one runs at a time per process, a call
+    meanwhile answers 429 with `Retry-After`."""
+    if not _VERIFYING.acquire(blocking=False):
+        return problem(
+            429,
+            "a verification of the store is already running; try again later",
+            headers={"Retry-After": str(VERIFY_RETRY_AFTER)},
+        )
+    try:
+        return JSONResponse(verify_store(app, ledger).as_dict())
+    finally:
+        _VERIFYING.release()

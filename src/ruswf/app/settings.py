@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlparse
 
 import platformdirs
+from psycopg import ProgrammingError
+from psycopg.conninfo import make_conninfo
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -45,6 +48,9 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=20, ge=1)
     """Failed authentications (401) a client address may cause per minute before every
     further API request from it answers 429 until the minute has passed."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDR networks of reverse proxies whose
+    `X-Forwarded-For` names the client (default: none, the peer address counts)."""
 
     # -- audit: encryption at rest and the ledger's signing key (docs/audit.md) --------
     cipher_key: SecretStr | None = None
@@ -53,6 +59,20 @@ class Settings(BaseSettings):
     """Comma-separated earlier cipher keys, still used to read what they encrypted."""
     ledger_signing_key: SecretStr | None = None
     """Ed25519 key signing exported ledger heads: a PEM file's path, PEM, or base64 seed."""
+
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """`RUSWF_TRUSTED_PROXIES` as networks (an address is a network of one)."""
+        networks = []
+        for part in self.trusted_proxies.split(","):
+            if not part.strip():
+                continue
+            try:
+                networks.append(ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"RUSWF_TRUSTED_PROXIES: {part.strip()!r} is not an IP address or CIDR network"
+                ) from None
+        return tuple(networks)
 
     @property
     def backend(self) -> Literal["sqlite", "postgres"]:
@@ -82,7 +102,8 @@ class Settings(BaseSettings):
         return self.postgres_params()["schema"] or "public"
 
     def postgres_params(self) -> dict[str, str]:
-        """Connection parameters of a PostgreSQL URL (`?schema=` selects a schema)."""
+        """Connection parameters of a PostgreSQL URL (`?schema=` selects a schema; the
+        other query parameters are `postgres_options`)."""
         url = urlparse(self.database_url)
         dbname = unquote(url.path.lstrip("/"))
         if not dbname:
@@ -97,6 +118,27 @@ class Settings(BaseSettings):
             "schema": query.get("schema", [""])[0],
         }
 
+    def postgres_options(self) -> dict[str, str]:
+        """The libpq parameters in the URL's query (`sslmode`, `sslrootcert`, `sslcert`,
+        `sslkey`, `target_session_attrs`, ...; everything but `schema`), for every
+        connection ruswf opens. An unknown or repeated parameter is a `SettingsError`."""
+        options: dict[str, str] = {}
+        query = parse_qs(urlparse(self.database_url).query, keep_blank_values=True)
+        for key, values in query.items():
+            if key == "schema":
+                continue
+            if len(values) > 1:
+                raise SettingsError(f"RUSWF_DATABASE_URL: parameter {key!r} is given twice")
+            try:
+                make_conninfo("", **{key: values[0]})
+            except ProgrammingError:
+                raise SettingsError(
+                    f"RUSWF_DATABASE_URL: unknown connection parameter {key!r} (allowed:"
+                    " schema and the libpq parameters, e.g. sslmode, sslrootcert)"
+                ) from None
+            options[key] = values[0]
+        return options
+
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment for `eventsourcing.application.Application`."""
         env = {"CREATE_TABLE": "y"}
@@ -106,7 +148,11 @@ class Settings(BaseSettings):
             env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
         if self.backend == "sqlite":
             path = self.sqlite_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                # Owner only (SQLite gives its -wal and -shm files the same mode): the file
+                # holds the people registry and the tokens' hashes.
+                path.touch(mode=0o600)
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(path),
@@ -115,7 +161,10 @@ class Settings(BaseSettings):
         else:
             params = self.postgres_params()
             env |= {
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                # eventsourcing's factory, which also passes the URL's libpq parameters
+                # (TLS and the rest) to the event store's connection pool.
+                "PERSISTENCE_MODULE": "ruswf.app.store.libpq:LibpqPostgresFactory",
+                "POSTGRES_LIBPQ_OPTIONS": make_conninfo("", **self.postgres_options()),
                 "POSTGRES_DBNAME": params["dbname"],
                 "POSTGRES_HOST": params["host"],
                 "POSTGRES_PORT": params["port"],
@@ -157,16 +206,17 @@ class Settings(BaseSettings):
             "CIPHER_PREVIOUS_KEYS": ",".join(keys[1:]),
         }
 
-    def postgres_conninfo(self) -> str:
-        """A libpq connection string (for maintenance outside the event store)."""
+    def postgres_conninfo(self, *, connect_timeout: int | None = None) -> str:
+        """A libpq connection string (for connections outside the event store's pool),
+        quoted by psycopg, with the URL's libpq parameters."""
         p = self.postgres_params()
-        parts = [
-            f"dbname={p['dbname']}",
-            f"host={p['host']}",
-            f"port={p['port']}",
-            f"user={p['user']}",
-        ]
+        params = {
+            "dbname": p["dbname"],
+            "host": p["host"],
+            "port": p["port"],
+            "user": p["user"],
+            "connect_timeout": str(connect_timeout or self.postgres_connect_timeout),
+        }
         if p["password"]:
-            parts.append(f"password={p['password']}")
-        parts.append(f"connect_timeout={self.postgres_connect_timeout}")
-        return " ".join(parts)
+            params["password"] = p["password"]
+        return make_conninfo("", **(params | self.postgres_options()))

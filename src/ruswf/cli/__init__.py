@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ruswf.app.demo.walk import run_demo
-from ruswf.app.settings import Settings
+from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.bootstrap import Services
 from ruswf.cli.audit import audit_cli, gdpr_cli
@@ -95,12 +95,19 @@ def serve(
         if demo_data:
             _prepare_demo(built, f"http://{host}:{port}")
         settings = app.settings
+    try:
+        api = create_app(settings, embedded_projections=projections)
+    except SettingsError as error:
+        fail(str(error))
     uvicorn.run(
-        create_app(settings, embedded_projections=projections),
+        api,
         host=host,
         port=port,
         log_config=None,
         access_log=False,
+        # The client address is ruswf's to decide (RUSWF_TRUSTED_PROXIES, api/ratelimit.py):
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1.
+        proxy_headers=False,
     )
 
 
@@ -118,14 +125,18 @@ def _prepare_demo(built: Services, url: str) -> None:
     if not built.app.recorder.max_notification_id():
         typer.echo("Empty store: loading the demo (the seed's agenda items, one year)...")
         run_demo(built.app, built.ledger)
+    renewed = built.tokens.renew(DEMO_USERS)
     typer.echo(
         f"\nruswf serves {url}  (API docs: {url}/docs)\n"
         "Demo tokens (Authorization: Bearer <token>):"
     )
-    for user, role, org in DEMO_USERS:
-        _, token = built.tokens.create(user, role, org)
-        typer.echo(f"  {role:<12} {org:<22} {token}")
-    typer.echo("")
+    for info, token in renewed:
+        typer.echo(f"  {info.role:<12} {info.organisation:<22} {token}")
+    typer.echo(
+        "Only these demo tokens are valid: each `ruswf serve --demo` revokes the earlier\n"
+        "ones and prints new ones (start it again to get them again; only hashes are\n"
+        "stored). `ruswf token list` shows them, `ruswf token revoke ID` ends one.\n"
+    )
 
 
 @token_cli.command("create")

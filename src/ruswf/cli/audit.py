@@ -42,7 +42,13 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        # A dossier names its contact person: owner-only, never through a planted link.
+        from ruswf.app.files import UnsafePathError, write_private
+
+        try:
+            write_private(out, text.encode("utf-8"))
+        except UnsafePathError as error:
+            fail(str(error))
         typer.echo(f"wrote {out}")
 
 
@@ -296,6 +302,7 @@ def export_command(
     """The audit trail (JSON Lines and CSV) and the open-data decisions, with a manifest
     of SHA-256 sums and the ledger's head (signed when a key is configured)."""
     from ruswf.app.audit.export import export, selection
+    from ruswf.app.files import UnsafePathError
 
     with services() as built:
         app = built.app
@@ -306,9 +313,12 @@ def export_command(
             since=_date(since),
             until=_date(until),
         )
-        manifest = export(
-            app, chosen, out, ledger=built.ledger, signing_key=_signing_key(app, required=False)
-        )
+        try:
+            manifest = export(
+                app, chosen, out, ledger=built.ledger, signing_key=_signing_key(app, required=False)
+            )
+        except UnsafePathError as error:
+            fail(str(error))
         for listed in manifest["files"]:
             typer.echo(f"{listed['sha256']}  {out / listed['name']}  ({listed['rows']} rows)")
         head_ = manifest["ledger_head"]
@@ -381,3 +391,23 @@ def erase(
     with services() as built:
         erased = built.people.erase(person, erased_by=_operator())
         typer.echo(f"erased {erased.id} at {erased.erased_at}")
+        if erased.erasure == "pending":
+            typer.echo(
+                "pending: an open reader of the store still keeps the old data in its files;"
+                " `ruswf gdpr status` completes the erasure once it has gone"
+            )
+        else:
+            typer.echo(f"complete: gone from the store's files at {erased.erasure_completed_at}")
+
+
+@gdpr_cli.command("status")
+def status() -> None:
+    """Every erasure and whether it is complete (the data gone from the store's files
+    too) or still pending; completes the pending ones it can. Exit 3 while any is pending."""
+    with services() as built:
+        erased = built.people.status()
+        for p in erased:
+            when = p.erasure_completed_at or "-"
+            typer.echo(f"{p.id}  erased {p.erased_at}  {p.erasure:<9} {when}")
+        if any(p.erasure == "pending" for p in erased):
+            raise typer.Exit(3)

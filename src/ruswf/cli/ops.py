@@ -37,7 +37,9 @@ from typing import Annotated
 import psycopg
 import typer
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from ruswf.app.files import UnsafePathError, create_private, private_dir, refuse_link
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.store.faults import is_store_error, store_error_message
 from ruswf.cli.common import fail
@@ -79,9 +81,14 @@ def backup(
     settings = _settings()
     if out.exists() and not force:
         fail(f"{out} exists (use --force to overwrite it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.unlink(missing_ok=True)
+    try:
+        refuse_link(out)
+        private_dir(out.parent)
+        partial = out.with_name(f".{out.name}.partial")
+        partial.unlink(missing_ok=True)
+        create_private(partial)  # 0600: the backup holds the people registry and tokens
+    except (UnsafePathError, OSError) as error:
+        fail(str(error))
     with _store_errors():
         try:
             if settings.backend == "sqlite":
@@ -213,11 +220,10 @@ def _pg_env(settings: Settings) -> dict[str, str]:
 
 
 def _pg_conninfo(settings: Settings) -> str:
-    p = settings.postgres_params()
-    return (
-        f"dbname={p['dbname']} host={p['host']} port={p['port']} user={p['user']} "
-        f"connect_timeout={settings.postgres_connect_timeout}"
-    )
+    """The store's connection string without the password (that goes in `_pg_env`)."""
+    options = conninfo_to_dict(settings.postgres_conninfo())
+    options.pop("password", None)
+    return make_conninfo("", **options)
 
 
 def _schema(settings: Settings) -> str:

@@ -1,9 +1,7 @@
 """`ruswf projections run | rebuild [NAME] | status` and `ruswf report annual`.
 
 Two typer apps for `ruswf.cli` to register (`projections_cli` as "projections",
-`report_cli` as "report"). They open the application on the configured store the way
-`ruswf.cli.application()` does (re-created here: this module must not import `ruswf.cli`,
-which imports it).
+`report_cli` as "report"), on the services of `ruswf.cli.common.services()`.
 """
 
 from __future__ import annotations
@@ -46,9 +44,8 @@ report_cli = typer.Typer(
 def opened_projections() -> Iterator[Projections]:
     """The projections on the configured store; their errors end the command."""
     with services() as built:
-        app = built.app
         try:
-            projections = Projections(app)
+            projections = built.projections
         except (ProjectionError, PersistenceError) as error:
             fail(f"cannot open the projections: {error}")
         try:
@@ -57,8 +54,6 @@ def opened_projections() -> Iterator[Projections]:
             fail(str(error))
         except PersistenceError as error:
             fail(f"store error: {type(error).__name__}: {error}")
-        finally:
-            projections.close()
 
 
 @projections_cli.command("run")

@@ -17,9 +17,7 @@ numbers): contact persons appear as ids, so an erasure needs no export to be rec
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +33,8 @@ from ruswf.app.audit.ledger import GENESIS, Head, Ledger, LedgerRow, stored_even
 from ruswf.app.audit.replay import why
 from ruswf.app.audit.signing import export_head
 from ruswf.app.audit.verify import notifications
+from ruswf.app.csvsafe import write_csv
+from ruswf.app.files import private_dir, write_private
 from ruswf.app.service import RusApp
 from ruswf.app.views import EventView
 from ruswf.domain.errors import ValidationError
@@ -149,20 +149,12 @@ def _sealed(
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {
-                k: json.dumps(v, ensure_ascii=False, sort_keys=True)
-                if isinstance(v, dict | list)
-                else v
-                for k, v in row.items()
-                if k in columns
-            }
-        )
-    return out.getvalue()
+    def cell(value: Any) -> Any:
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return value
+
+    return write_csv(columns, ([cell(row.get(c)) for c in columns] for row in rows))
 
 
 def _jsonl(rows: list[dict[str, Any]]) -> str:
@@ -205,7 +197,7 @@ def export(
                 decided.append(_decision_row(app, originator, view, content_before))
         if row is not None:
             previous_ledger = row.ledger_hash
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     files = {
         "audit_trail.jsonl": _jsonl(trail),
         "audit_trail.csv": _csv(AUDIT_COLUMNS, [_flat(r) for r in trail]),
@@ -215,7 +207,7 @@ def export(
     listed = []
     for name, text in files.items():
         data = text.encode("utf-8")
-        (out / name).write_bytes(data)
+        write_private(out / name, data)
         rows = len(trail) if name.startswith("audit") else len(decided)
         listed.append(
             {
@@ -236,8 +228,9 @@ def export(
         "pending": sum(1 for r in trail if not r["sealed"]),
         "schema": "docs/audit.md#export",
     }
-    (out / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    write_private(
+        out / "manifest.json",
+        (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
     )
     return manifest
 

@@ -13,15 +13,26 @@ tombstone (id, organisation, when and by whom it was erased), so:
   is checkpointed and truncated; on PostgreSQL the table is rewritten (`VACUUM FULL`),
   so no dead row version keeps the data. Backups and exports made before the erasure
   are copies outside ruswf: see docs/audit.md.
+
+That last step can be held up: an open reader (a reporting job's transaction on the
+SQLite file, a PostgreSQL transaction that read the table) keeps the old bytes in the
+write-ahead log or the old row version in the table. The checkpoint's result is checked
+and retried for a few seconds; if the bytes cannot be gone yet the erasure is recorded
+as `pending` (`ruswf_people_erasures`) and the answer says so (HTTP 202). Every later
+use of the registry (a read of the person, `ruswf gdpr status`, another erase) tries
+again and records when it was complete (docs/security.md).
 """
 
 from __future__ import annotations
 
+import builtins  # `list` is a method of People
 import hashlib
 import json
 import re
 import secrets
 import sqlite3
+import threading
+import time
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -59,6 +70,26 @@ _DDL = (
     " fingerprint TEXT)",
     "CREATE UNIQUE INDEX IF NOT EXISTS ruswf_people_idempotency"
     " ON {ruswf_people} (registered_by, idempotency_key)",
+    # When each erasure was asked for and when its data was gone from the files too.
+    "CREATE TABLE IF NOT EXISTS {ruswf_people_erasures} ("
+    " person_id TEXT PRIMARY KEY,"
+    " requested_at TEXT NOT NULL,"
+    " completed_at TEXT)",
+)
+PENDING = "pending"
+COMPLETE = "complete"
+ERASE_ATTEMPTS = 5
+ERASE_RETRY_SECONDS = 0.3
+BACKGROUND_RETRY_SECONDS = 2.0
+BACKGROUND_RETRY_LIMIT = 3600.0
+FLUSH_WAIT_SECONDS = 0.5
+"""How long one try waits for a reader (SQLite busy wait, PostgreSQL lock wait)."""
+
+
+_SELECT = (
+    "SELECT p.person_id, p.name, p.email, p.phone, p.organisation, p.registered_at,"
+    " p.erased_at, e.requested_at, e.completed_at"
+    " FROM {ruswf_people} p LEFT JOIN {ruswf_people_erasures} e ON e.person_id = p.person_id"
 )
 
 
@@ -82,6 +113,10 @@ class Person:
     registered_at: str
     erased: bool
     erased_at: str | None
+    erasure: str | None = None
+    """None (not erased), "pending" (the data may still be in the store's files) or
+    "complete" (gone from the files too, at `erasure_completed_at`)."""
+    erasure_completed_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +146,10 @@ def unknown(person_id: str) -> dict[str, Any]:
 
 def _person(row: dict[str, Any]) -> Person:
     erased = row["erased_at"] is not None
+    erasure = None
+    if erased:
+        # An erasure from before the erasures table was complete when it answered.
+        erasure = PENDING if row.get("requested_at") and not row.get("completed_at") else COMPLETE
     return Person(
         id=row["person_id"],
         name=ERASED if erased else str(row["name"]),
@@ -120,29 +159,41 @@ def _person(row: dict[str, Any]) -> Person:
         registered_at=row["registered_at"],
         erased=erased,
         erased_at=row["erased_at"],
+        erasure=erasure,
+        erasure_completed_at=(row.get("completed_at") or row["erased_at"])
+        if erasure == COMPLETE
+        else None,
     )
 
 
 class People:
     """The people registry in the application's store."""
 
-    def __init__(self, app: RusApp) -> None:
+    def __init__(self, app: RusApp, *, finish_in_background: bool = False) -> None:
+        """`finish_in_background`: a pending erasure is retried by a thread of this
+        process every `BACKGROUND_RETRY_SECONDS` for `BACKGROUND_RETRY_LIMIT` seconds
+        (for a long-running server; a CLI command exits and leaves it to the next use)."""
         self.app = app
         self.store = SqlStore(app)
         self.store.create(_DDL, "ruswf-people")
+        self.finish_in_background = finish_in_background
+        self._finisher: threading.Thread | None = None
+        self._finisher_lock = threading.Lock()
 
     def register(
         self,
         name: str,
         *,
         registered_by: str,
+        registered_by_organisation: str | None = None,
         email: str | None = None,
         phone: str | None = None,
         organisation: str | None = None,
         idempotency_key: str | None = None,
     ) -> Person:
         """Add a person; returns the entry with its new id. A retry with the same
-        `idempotency_key` (by the same user) and the same data returns the first entry."""
+        `idempotency_key` by the same user (id *and* organisation) and the same data
+        returns the first entry; the key of an entry erased since is refused."""
         clean_name = text(name, "name", max_length=TITLE_MAX)
         clean_email = text(email, "email", max_length=320, required=False) or None
         clean_phone = text(phone, "phone", max_length=40, required=False) or None
@@ -160,15 +211,27 @@ class People:
         fingerprint = hashlib.sha256(
             json.dumps([clean_name, clean_email, clean_phone, organisation]).encode()
         ).hexdigest()
+        # A user is their id and organisation together: the key is kept scoped by both.
+        scoped_key = (
+            None
+            if idempotency_key is None
+            else json.dumps([registered_by_organisation or "", idempotency_key])
+        )
         with self.store.write() as tx:
-            if idempotency_key is not None:
+            if scoped_key is not None:
                 first = tx.one(
                     "SELECT person_id, fingerprint, erased_at FROM {ruswf_people}"
                     " WHERE registered_by = ? AND idempotency_key = ?",
-                    (registered_by, idempotency_key),
+                    (registered_by, scoped_key),
                 )
                 if first is not None:
-                    if first["erased_at"] is None and first["fingerprint"] != fingerprint:
+                    if first["erased_at"] is not None:
+                        raise ValidationError(
+                            "Idempotency-Key",
+                            f"idempotency key {idempotency_key!r} registered a person who"
+                            " has been erased since; use a new key",
+                        )
+                    if first["fingerprint"] != fingerprint:
                         raise ValidationError(
                             "Idempotency-Key",
                             f"idempotency key {idempotency_key!r} was already used for"
@@ -191,7 +254,7 @@ class People:
                     organisation,
                     now,
                     registered_by,
-                    idempotency_key,
+                    scoped_key,
                     fingerprint,
                 ),
             )
@@ -202,11 +265,7 @@ class People:
 
     @staticmethod
     def _get(tx: Tx, person_id: str) -> Person:
-        row = tx.one(
-            "SELECT person_id, name, email, phone, organisation, registered_at, erased_at"
-            " FROM {ruswf_people} WHERE person_id = ?",
-            (person_id,),
-        )
+        row = tx.one(_SELECT + " WHERE p.person_id = ?", (person_id,))
         if row is None:
             raise PersonNotFoundError(person_id)
         return _person(row)
@@ -229,16 +288,16 @@ class People:
             return unknown(person_id)
 
     def list(self, *, include_erased: bool = False) -> list[Person]:
-        where = "" if include_erased else " WHERE erased_at IS NULL"
+        self.complete_pending()
+        where = "" if include_erased else " WHERE p.erased_at IS NULL"
         with self.store.read() as tx:
-            rows = tx.execute(
-                "SELECT person_id, name, email, phone, organisation, registered_at, erased_at"
-                " FROM {ruswf_people}" + where + " ORDER BY registered_at, person_id"
-            )
+            rows = tx.execute(_SELECT + where + " ORDER BY p.registered_at, p.person_id")
         return [_person(row) for row in rows]
 
     def erase(self, person_id: str, *, erased_by: str) -> Person:
-        """Make the person's data unreadable; keep the tombstone. Erasing twice is fine."""
+        """Make the person's data unreadable; keep the tombstone. Erasing twice is fine.
+        The answer's `erasure` is "complete" once the data is gone from the store's files
+        too, else "pending" (completed by a later use of the registry)."""
         self.get(person_id)  # raises for an unknown id
         now = datetime.now(UTC).isoformat(timespec="seconds")
         statement = (
@@ -248,32 +307,119 @@ class People:
             " WHERE person_id = ?"
         )
         params = (now, erased_by, person_id)
-        settings = self.app.settings
         if self.store.backend == "sqlite":
-            # A connection of its own: secure_delete zeroes the bytes the update frees,
-            # and the checkpoint moves the change into the database file and truncates
-            # the write-ahead log, which could otherwise still hold the old page.
-            path = settings.sqlite_path()
-            with closing(sqlite3.connect(path, timeout=settings.lock_timeout or 5)) as conn:
+            # A connection of its own: secure_delete zeroes the bytes the update frees.
+            with closing(self._sqlite()) as conn:
                 conn.execute("PRAGMA secure_delete = ON")
                 with conn:
                     conn.execute(self.store.render.sqlite(statement), params)
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    conn.execute(
+                        self.store.render.sqlite(
+                            "INSERT INTO {ruswf_people_erasures} (person_id, requested_at)"
+                            " VALUES (?, ?) ON CONFLICT (person_id) DO NOTHING"
+                        ),
+                        (person_id, now),
+                    )
         else:
             with self.store.write() as tx:
                 tx.execute(statement, params)
-            # VACUUM FULL rewrites the (small) table, so no dead row version keeps the
-            # data; it cannot run inside a transaction, hence its own connection.
-            # If the table stays locked past the lock timeout this raises: the live row is
-            # already overwritten, and erasing again (idempotent) finishes the rewrite.
+                tx.execute(
+                    "INSERT INTO {ruswf_people_erasures} (person_id, requested_at)"
+                    " VALUES (?, ?) ON CONFLICT (person_id) DO NOTHING",
+                    (person_id, now),
+                )
+        log.info("person_erased", person_id=person_id, by=erased_by)
+        if not self.complete_pending(attempts=ERASE_ATTEMPTS) and self.finish_in_background:
+            self._finish_later()
+        return self.get(person_id)
+
+    def _finish_later(self) -> None:
+        """One thread per registry retries pending erasures until none is left or the
+        time limit passes (then the next use of the registry tries again)."""
+        with self._finisher_lock:
+            if self._finisher is not None and self._finisher.is_alive():
+                return
+
+            def retry() -> None:
+                deadline = time.monotonic() + BACKGROUND_RETRY_LIMIT
+                while time.monotonic() < deadline:
+                    time.sleep(BACKGROUND_RETRY_SECONDS)
+                    try:
+                        if self.complete_pending():
+                            return
+                    except Exception as error:  # the store closed or failed: stop trying
+                        log.warning("person_erasure_retry_stopped", error=type(error).__name__)
+                        return
+
+            self._finisher = threading.Thread(target=retry, name="ruswf-erasure", daemon=True)
+            self._finisher.start()
+
+    def status(self) -> builtins.list[Person]:
+        """Every erased person, after one more try to complete pending erasures."""
+        self.complete_pending()
+        return [p for p in self.list(include_erased=True) if p.erased]
+
+    def complete_pending(self, *, attempts: int = 1) -> bool:
+        """Try to remove erased data from the store's files (SQLite: checkpoint and
+        truncate the write-ahead log; PostgreSQL: rewrite the table). Records the
+        completion of every pending erasure it finished; True when none is left."""
+        with self.store.read() as tx:
+            pending = [
+                str(r["person_id"])
+                for r in tx.execute(
+                    "SELECT person_id FROM {ruswf_people_erasures} WHERE completed_at IS NULL"
+                )
+            ]
+        if not pending:
+            return True
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(ERASE_RETRY_SECONDS)
+            if self._flush():
+                break
+        else:
+            log.warning("person_erasure_pending", person_ids=pending)
+            return False
+        done = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.store.write() as tx:
+            for person_id in pending:
+                tx.execute(
+                    "UPDATE {ruswf_people_erasures} SET completed_at = ?"
+                    " WHERE person_id = ? AND completed_at IS NULL",
+                    (done, person_id),
+                )
+        log.info("person_erasure_completed", person_ids=pending)
+        return True
+
+    def _sqlite(self) -> sqlite3.Connection:
+        settings = self.app.settings
+        return sqlite3.connect(settings.sqlite_path(), timeout=settings.lock_timeout or 5)
+
+    def _flush(self) -> bool:
+        """One try to get erased bytes out of the files; True if it worked."""
+        if self.store.backend == "sqlite":
+            # TRUNCATE copies every frame of the write-ahead log into the database file
+            # and empties the log, unless a reader still needs a frame: then `busy` is 1
+            # or not every frame was copied, and the old page may still be in the log.
+            path = self.app.settings.sqlite_path()
+            with closing(sqlite3.connect(path, timeout=FLUSH_WAIT_SECONDS)) as conn:
+                row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            busy, log_frames, checkpointed = row
+            return bool(busy == 0 and log_frames in (0, checkpointed))
+        # VACUUM FULL rewrites the (small) table, so no dead row version keeps the data;
+        # it cannot run inside a transaction, hence its own connection. A transaction that
+        # read the table holds a lock it must wait for; past the lock timeout: not yet.
+        settings = self.app.settings
+        try:
             with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
                 conn.execute(
                     sql.SQL("SET lock_timeout = {}").format(
-                        sql.Literal(f"{max(settings.lock_timeout, 1)}s")
+                        sql.Literal(f"{int(FLUSH_WAIT_SECONDS * 1000)}ms")
                     )
                 )
                 conn.execute(
                     sql.SQL("VACUUM FULL {}").format(sql.Identifier(self.store.schema, TABLE))
                 )
-        log.info("person_erased", person_id=person_id, by=erased_by)
-        return self.get(person_id)
+        except psycopg.errors.LockNotAvailable:
+            return False
+        return True

@@ -8,11 +8,13 @@ much of a guessed secret was right. Tokens live in a plain table beside the even
 
 from __future__ import annotations
 
+import builtins  # `list` is a method of TokenStore
 import hashlib
 import hmac
 import re
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +35,8 @@ from ruswf.domain.strategy import Strategy
 log = structlog.get_logger("ruswf.tokens")
 
 TOKEN_PATTERN = re.compile(r"^ruswf_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
-USER_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,100}$")
+# User ids are ids, never e-mail addresses: they end up in immutable events (no `@`).
+USER_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,14 @@ class TokenStore:
 
     def create(self, user: str, role: str, organisation: str) -> tuple[TokenInfo, str]:
         """A new token for `user` acting as `role` of `organisation` (an actor id or exact name)."""
+        if "@" in (user or ""):
+            raise ValidationError(
+                "user",
+                "must be an id, not an e-mail address (no '@'); keep people's"
+                " contact details in the people registry (ruswf gdpr register)",
+            )
         if not USER_PATTERN.match(user or ""):
-            raise ValidationError("user", "1-100 characters of letters, digits and . _ @ -")
+            raise ValidationError("user", "1-100 characters of letters, digits and . _ -")
         try:
             Role(role)
         except ValueError:
@@ -190,6 +199,18 @@ class TokenStore:
             (datetime.now(UTC).isoformat(timespec="seconds"), token_id),
         )
         return bool(rows)
+
+    def renew(
+        self, holders: Sequence[tuple[str, str, str]]
+    ) -> builtins.list[tuple[TokenInfo, str]]:
+        """New tokens for `holders` (user, role, organisation id), revoking every active
+        token any of them held before: a fixed set (the demo's) never piles up."""
+        wanted = set(holders)
+        for held in self.list():
+            if held.revoked_at is None and (held.user, held.role, held.organisation) in wanted:
+                self.revoke(held.id)
+                log.info("token_renewed", token_id=held.id, user=held.user)
+        return [self.create(user, role, organisation) for user, role, organisation in holders]
 
     def authenticate(self, token: str) -> TokenInfo | None:
         """The token's holder, or None for a malformed, unknown or revoked token."""

@@ -1,0 +1,69 @@
+"""Query parameters shared by several endpoints: moments in time, and the past states of
+an initiative (which only roles that may read its history may ask for)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Query
+from pydantic import AfterValidator
+
+from ruswf.api.deps import CurrentUser
+from ruswf.api.problems import ProblemError
+from ruswf.app.authorization import ROLE_READS, Role
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The moment in UTC (no offset: UTC). A moment whose UTC time is outside the years
+    1-9999 (`9999-12-31T23:59:59-23:59`) is invalid input, not a server error."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        msg = "the moment in UTC is outside the years 1-9999"
+        raise ValueError(msg) from None
+
+
+Moment = Annotated[datetime, AfterValidator(_in_utc)]
+"""An ISO 8601 moment, in UTC (UTC when it has no offset); out of range: 422."""
+
+
+def _may_read_history(caller: CurrentUser, field: str) -> None:
+    if "history" not in ROLE_READS[Role(caller.role)]:
+        allowed = [r.value for r, reads in ROLE_READS.items() if "history" in reads]
+        raise ProblemError(
+            403,
+            f"role '{caller.role}' may not read history (?{field}= rebuilds a past state);"
+            f" needed: {' or '.join(allowed)}",
+            needed_roles=allowed,
+        )
+
+
+async def _past_version(
+    caller: CurrentUser,
+    version: Annotated[
+        int | None, Query(ge=1, le=10**9, description="As it stood at this version.")
+    ] = None,
+) -> int | None:
+    if version is not None:
+        _may_read_history(caller, "version")
+    return version
+
+
+async def _past_moment(
+    caller: CurrentUser,
+    as_of: Annotated[
+        Moment | None,
+        Query(description="As it stood at this moment (ISO 8601; UTC if no offset)."),
+    ] = None,
+) -> datetime | None:
+    if as_of is not None:
+        _may_read_history(caller, "as_of")
+    return as_of
+
+
+PastVersion = Annotated[int | None, Depends(_past_version)]
+"""`?version=N`: a past state, for the roles that may read history (else 403)."""
+PastMoment = Annotated[datetime | None, Depends(_past_moment)]
+"""`?as_of=T`: a past state, for the roles that may read history (else 403); 422 when
+the moment is out of range."""

@@ -1,0 +1,135 @@
+"""Finding 2: an erase answers what it guarantees. With a reader holding the old data (a
+reporting job's open transaction), DELETE answers 202 `pending`; the erasure completes
+once the reader has gone, and the person's GET says when."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import psycopg
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+NAME = "Greta Raderasdotter"
+Auth = Callable[[str], dict[str, str]]
+
+
+@contextmanager
+def open_reader(database_url: str) -> Iterator[None]:
+    """A reporting job with a read transaction open on the people table."""
+    url = urlparse(database_url)
+    if url.scheme == "sqlite":
+        conn = sqlite3.connect(url.path)
+        try:
+            conn.execute("BEGIN")
+            assert conn.execute('SELECT count(*) FROM "ruswf_people"').fetchone()
+            yield
+        finally:
+            conn.rollback()
+            conn.close()
+        return
+    schema = parse_qs(url.query)["schema"][0]
+    with psycopg.connect(url._replace(query="").geturl()) as pg:
+        pg.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "ruswf_people"))
+        )
+        yield
+        pg.rollback()
+
+
+def stored_bytes(database_url: str) -> bytes:
+    """SQLite: the database and write-ahead log files. PostgreSQL: the table's file
+    identity (a rewrite by VACUUM FULL gives it a new one)."""
+    url = urlparse(database_url)
+    if url.scheme == "sqlite":
+        path = Path(url.path)
+        files = [path, path.with_name(path.name + "-wal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    schema = parse_qs(url.query)["schema"][0]
+    with psycopg.connect(url._replace(query="").geturl()) as pg:
+        row = pg.execute(
+            "SELECT pg_relation_filenode(%s::regclass)", (f'"{schema}".ruswf_people',)
+        ).fetchone()
+    assert row is not None
+    return str(row[0]).encode()
+
+
+def register(client: TestClient, auth: Auth) -> dict[str, Any]:
+    created = client.post(
+        "/api/v1/people", json={"name": NAME, "organisation": "sundsvall"}, headers=auth("admin")
+    )
+    assert created.status_code == 201, created.text
+    person: dict[str, Any] = created.json()
+    return person
+
+
+def test_erase_with_an_open_reader_answers_pending_then_completes(
+    client: TestClient, auth: Auth, database_url: str
+) -> None:
+    person = register(client, auth)
+    before = stored_bytes(database_url)
+    with open_reader(database_url):
+        erased = client.delete(f"/api/v1/people/{person['id']}", headers=auth("admin"))
+        assert erased.status_code == 202, erased.text
+        assert erased.json()["erasure"] == "pending"
+        assert erased.json()["erasure_completed_at"] is None
+        assert erased.json()["name"] == "[raderad]"
+    later = client.get(f"/api/v1/people/{person['id']}", headers=auth("admin")).json()
+    assert later["erasure"] == "complete"
+    assert later["erasure_completed_at"] is not None
+    after = stored_bytes(database_url)
+    if database_url.startswith("sqlite"):
+        assert NAME.encode() in before
+        assert NAME.encode() not in after
+    else:
+        assert after != before  # the table was rewritten: no dead row version is left
+
+
+def test_erase_without_readers_answers_complete(
+    client: TestClient, auth: Auth, database_url: str
+) -> None:
+    person = register(client, auth)
+    erased = client.delete(f"/api/v1/people/{person['id']}", headers=auth("admin"))
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["erasure"] == "complete"
+    if database_url.startswith("sqlite"):
+        assert NAME.encode() not in stored_bytes(database_url)
+
+
+def completed_at(database_url: str, person_id: str) -> str | None:
+    """The erasure's completion as stored, read with plain SQL (no ruswf code runs)."""
+    url = urlparse(database_url)
+    query = "SELECT completed_at FROM {} WHERE person_id = "
+    if url.scheme == "sqlite":
+        with closing(sqlite3.connect(url.path)) as conn:
+            row = conn.execute(
+                query.format('"ruswf_people_erasures"') + "?", (person_id,)
+            ).fetchone()
+    else:
+        schema = parse_qs(url.query)["schema"][0]
+        with psycopg.connect(url._replace(query="").geturl()) as pg:
+            row = pg.execute(
+                sql.SQL(query + "%s").format(sql.Identifier(schema, "ruswf_people_erasures")),
+                (person_id,),
+            ).fetchone()
+    assert row is not None
+    return None if row[0] is None else str(row[0])
+
+
+def test_server_completes_a_pending_erasure_by_itself_once_the_reader_has_gone(
+    client: TestClient, auth: Auth, database_url: str
+) -> None:
+    person = register(client, auth)
+    with open_reader(database_url):
+        erased = client.delete(f"/api/v1/people/{person['id']}", headers=auth("admin"))
+        assert erased.status_code == 202, erased.text
+    deadline = time.monotonic() + 20
+    while completed_at(database_url, person["id"]) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert completed_at(database_url, person["id"]) is not None

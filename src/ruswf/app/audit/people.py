@@ -23,7 +23,7 @@ import re
 import secrets
 import sqlite3
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,7 +59,14 @@ _DDL = (
     " fingerprint TEXT)",
     "CREATE UNIQUE INDEX IF NOT EXISTS ruswf_people_idempotency"
     " ON {ruswf_people} (registered_by, idempotency_key)",
+    # Reminder recipients (docs/integrations.md): who gets an organisation's e-mail
+    # reminders. Only the id: the address stays in ruswf_people, so erasure stops them.
+    "CREATE TABLE IF NOT EXISTS {ruswf_reminder_recipients} ("
+    " person_id TEXT PRIMARY KEY,"
+    " organisation TEXT NOT NULL,"
+    " language TEXT NOT NULL)",
 )
+LANGUAGES = ("sv", "en")
 
 
 class PersonNotFoundError(LookupError):
@@ -68,6 +75,17 @@ class PersonNotFoundError(LookupError):
     def __init__(self, person_id: str) -> None:
         super().__init__(f"no person {person_id!r} in the people registry")
         self.person_id = person_id
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person who receives an organisation's reminders (not erased, with an address)."""
+
+    person_id: str
+    name: str
+    email: str
+    organisation: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,9 @@ class Person:
     registered_at: str
     erased: bool
     erased_at: str | None
+    reminders: bool = False
+    """Receives the e-mail reminders of `organisation` (docs/integrations.md)."""
+    language: str = "sv"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,6 +161,8 @@ class People:
         phone: str | None = None,
         organisation: str | None = None,
         idempotency_key: str | None = None,
+        reminders: bool = False,
+        language: str | None = None,
     ) -> Person:
         """Add a person; returns the entry with its new id. A retry with the same
         `idempotency_key` (by the same user) and the same data returns the first entry."""
@@ -156,10 +179,15 @@ class People:
             raise ValidationError(
                 "Idempotency-Key", "must be a non-empty string of at most 200 characters"
             )
+        if language is not None and language not in LANGUAGES:
+            raise ValidationError("language", f"must be one of {', '.join(LANGUAGES)}")
+        if reminders and (clean_email is None or organisation is None):
+            raise ValidationError("reminders", "a reminder recipient needs an email and an org")
         # Erasure clears the fingerprint too: a hash of a name is still personal data.
-        fingerprint = hashlib.sha256(
-            json.dumps([clean_name, clean_email, clean_phone, organisation]).encode()
-        ).hexdigest()
+        fingerprinted: list[object] = [clean_name, clean_email, clean_phone, organisation]
+        if reminders or language is not None:
+            fingerprinted += [reminders, language]
+        fingerprint = hashlib.sha256(json.dumps(fingerprinted).encode()).hexdigest()
         with self.store.write() as tx:
             if idempotency_key is not None:
                 first = tx.one(
@@ -195,9 +223,24 @@ class People:
                     fingerprint,
                 ),
             )
+            if reminders:
+                tx.execute(
+                    "INSERT INTO {ruswf_reminder_recipients} (person_id, organisation, language)"
+                    " VALUES (?, ?, ?)",
+                    (person_id, organisation, language or "sv"),
+                )
         log.info("person_registered", person_id=person_id, by=registered_by)
         return Person(
-            person_id, clean_name, clean_email, clean_phone, organisation, now, False, None
+            person_id,
+            clean_name,
+            clean_email,
+            clean_phone,
+            organisation,
+            now,
+            False,
+            None,
+            reminders=reminders,
+            language=(language or "sv") if reminders else "sv",
         )
 
     @staticmethod
@@ -209,7 +252,39 @@ class People:
         )
         if row is None:
             raise PersonNotFoundError(person_id)
-        return _person(row)
+        recipient = tx.one(
+            "SELECT language FROM {ruswf_reminder_recipients} WHERE person_id = ?", (person_id,)
+        )
+        if recipient is None:
+            return _person(row)
+        return replace(_person(row), reminders=True, language=str(recipient["language"]))
+
+    def reminder_recipients(self, organisation: str | None = None) -> list[Recipient]:
+        """Who receives reminders (of `organisation`, or of every organisation): people
+        not erased, with an e-mail address, ordered by id."""
+        where, params = "", []
+        if organisation is not None:
+            where, params = " AND r.organisation = ?", [organisation]
+        with self.store.read() as tx:
+            rows = tx.execute(
+                "SELECT p.person_id, p.name, p.email, r.organisation, r.language"
+                " FROM {ruswf_reminder_recipients} r JOIN {ruswf_people} p"
+                " ON p.person_id = r.person_id"
+                " WHERE p.erased_at IS NULL AND p.email IS NOT NULL"
+                + where
+                + " ORDER BY p.person_id",
+                params,
+            )
+        return [
+            Recipient(
+                str(r["person_id"]),
+                str(r["name"]),
+                str(r["email"]),
+                str(r["organisation"]),
+                str(r["language"]),
+            )
+            for r in rows
+        ]
 
     def get(self, person_id: str) -> Person:
         """The person, or its tombstone once erased."""

@@ -15,6 +15,7 @@ from ruswf.cli.audit import audit_cli, gdpr_cli
 from ruswf.cli.common import application, fail
 from ruswf.cli.ops import backup, restore
 from ruswf.cli.projections import projections_cli, report_cli
+from ruswf.cli.reminders import reminders_cli
 from ruswf.domain.errors import DomainError
 from ruswf.domain.lifecycle import SWEDISH_LABELS, State
 
@@ -33,6 +34,7 @@ token_cli = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=
 cli.add_typer(token_cli, name="token")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(gdpr_cli, name="gdpr")
+cli.add_typer(reminders_cli, name="reminders")
 cli.command()(backup)
 cli.command()(restore)
 

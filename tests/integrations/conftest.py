@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -127,3 +130,102 @@ def approved(content: dict[str, Any]) -> Callable[..., str]:
         return initiative
 
     return make
+
+
+# -- a webhook receiver -----------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.body)
+        return found
+
+
+class Receiver:
+    """An HTTP receiver on 127.0.0.1 that records every POST and answers `status`; it can
+    be stopped and started again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hooks/ruswf"
+        self.received: list[Delivery] = []
+        self.status = 200
+        self.headers: dict[str, str] = {}
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                data = self.rfile.read(length)
+                with receiver.lock:
+                    status, extra = receiver.status, dict(receiver.headers)
+                    if 200 <= status < 300:
+                        receiver.received.append(Delivery(dict(self.headers.items()), data))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def deliveries(self) -> list[Delivery]:
+        with self.lock:
+            return list(self.received)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    found.start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Poll `predicate` until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+
+
+@pytest.fixture
+def hook_settings(settings: Settings) -> Settings:
+    """Webhooks may go to 127.0.0.1, and retry quickly."""
+    return settings.model_copy(
+        update={
+            "webhook_allow_private": True,
+            "webhook_retry_base": 0.05,
+            "webhook_retry_max": 0.5,
+            "webhook_lease_seconds": 2.0,
+            "webhook_timeout": 5.0,
+        }
+    )

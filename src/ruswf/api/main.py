@@ -10,11 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ruswf.api import audit, initiatives, reports, system
+from ruswf.api import audit, initiatives, reports, system, webhooks
 from ruswf.api.deps import ApiState
 from ruswf.api.middleware import RequestContextMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.api.ratelimit import AuthFailureLimitMiddleware
+from ruswf.app.notify.schedule import BackgroundJobs
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
@@ -44,12 +45,16 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
         runner = EmbeddedRunner(views) if embedded_projections else None
         if runner is not None:
             runner.start()
+        # Scheduled reminders; webhook deliveries where the projections run (integrations.md)
+        obligations = lambda today: views.obligations(today=today)  # noqa: E731
+        jobs = BackgroundJobs(app, obligations, webhooks=embedded_projections).start()
         api.state.ruswf = ApiState(
             app=app, tokens=tokens, projections=views, max_body_bytes=settings.max_body_bytes
         )
         try:
             yield
         finally:
+            jobs.stop()
             if runner is not None:
                 runner.stop()
             views.close()
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     api.include_router(initiatives.router)
     api.include_router(reports.router)
     api.include_router(audit.router)
+    api.include_router(webhooks.router)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

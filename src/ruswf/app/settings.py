@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     """The base URL of the web UI, for links in reminders."""
     webhook_allow_private: bool = False
     """Allow webhook targets on loopback, link-local and private addresses (tests)."""
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_retry_base: float = Field(default=1.0, gt=0)
+    webhook_retry_max: float = Field(default=3600.0, gt=0)
+    webhook_lease_seconds: float = Field(default=30.0, gt=0)
+    """How long a process may deliver a subscription before another may take it over."""
 
     @property
     def backend(self) -> Literal["sqlite", "postgres"]:

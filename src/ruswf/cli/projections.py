@@ -13,8 +13,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from eventsourcing.persistence import PersistenceError
@@ -25,6 +26,7 @@ from projections import ProjectionError, Projections, render_annual, run_worker
 from projections.queries import FORMATS
 from projections.runtime import POLL_INTERVAL
 from ruswf.app.errors import AppError
+from ruswf.app.notify.schedule import BackgroundJobs
 from ruswf.cli.common import application, fail
 from ruswf.domain.errors import DomainError
 
@@ -76,7 +78,18 @@ def run(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with application() as app:
-        run_worker(app, stop, interval=interval)
+        # Scheduled reminders and webhook deliveries run beside the projections.
+        views: list[Projections] = []  # opened on first use, for reading the obligations
+
+        def obligations(today: date) -> list[dict[str, Any]]:
+            views[:] = views or [Projections(app)]
+            return views[0].obligations(today=today)
+
+        jobs = BackgroundJobs(app, obligations, webhooks=True).start()
+        try:
+            run_worker(app, stop, interval=interval)
+        finally:
+            jobs.stop()
 
 
 @projections_cli.command("rebuild")

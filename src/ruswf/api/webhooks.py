@@ -37,7 +37,7 @@ class WebhookBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
-        max_length=targets.MAX_URL_LENGTH, examples=["https://uppfoljning.example.se/hooks/ruswf"]
+        max_length=targets.MAX_URL_LENGTH, examples=["https://203.0.113.10/hooks/ruswf"]
     )
     event_types: list[str] = Field(
         min_length=1,

@@ -31,7 +31,15 @@ from typing import Any
 import structlog
 
 from ruswf.app.notify.targets import Answer, TargetRefusedError, parse, post
-from ruswf.app.notify.webhooks import Subscription, WebhookStore, body, message_id, payload
+from ruswf.app.notify.webhooks import (
+    Attempt,
+    Subscription,
+    WebhookNotFoundError,
+    WebhookStore,
+    body,
+    message_id,
+    payload,
+)
 from ruswf.app.notify.webhooks import signature as sign
 from ruswf.app.service import RusApp
 from ruswf.domain.initiative import Initiative
@@ -107,6 +115,10 @@ class Dispatcher:
         now = self._clock()
         if not self.store.lease(subscription.id, self.owner, now, now + self.lease):
             return 0
+        try:  # read again under the lease: another process may have moved it on
+            subscription = self.store.get(subscription.id)
+        except WebhookNotFoundError:
+            return 0
         handled = 0
         position = subscription.position
         moved_to = position
@@ -132,8 +144,6 @@ class Dispatcher:
                 outcome = self._attempt(subscription, event, notification.id, position, attempts)
                 if outcome != "delivered":
                     return handled
-                if not self._advance(subscription, position, notification.id):
-                    return handled
                 position = moved_to = notification.id
                 attempts = 0
                 handled += 1
@@ -151,7 +161,8 @@ class Dispatcher:
         self, subscription: Subscription, event: Any, position: int, cursor: int, attempts: int
     ) -> str:
         """POST the event at `position` (the cursor is at `cursor`, after `attempts`
-        failed attempts); 'delivered', 'failed' (postponed) or 'gone' (disabled)."""
+        failed attempts); 'delivered', 'failed' (postponed), 'gone' (disabled) or
+        'moved' (the cursor moved meanwhile: a replay or a deletion)."""
         msg_id = message_id(event)
         data = body(payload(event, position))
         attempt = attempts + 1
@@ -180,6 +191,7 @@ class Dispatcher:
             error = f"{type(failed).__name__}: {failed}".splitlines()[0]
         duration_ms = int((time.monotonic() - clock) * 1000)
         status = answer.status if answer is not None else None
+        retry_at = None
         if status is not None and 200 <= status < 300:
             outcome = "delivered"
         elif status == 410:
@@ -190,32 +202,39 @@ class Dispatcher:
                 error = f"redirect to {answer.location if answer else None!r} not followed"
             elif status is not None:
                 error = f"HTTP {status}"
-        self.store.log_attempt(
-            subscription.id,
-            position=position,
-            msg_id=msg_id,
-            event_type=type(event).__name__,
-            attempt=attempt,
-            attempted_at=started,
-            status_code=status,
-            outcome=outcome,
-            error=error,
-            duration_ms=duration_ms,
-        )
-        if outcome == "gone":
-            self.store.disable(subscription.id, self.owner, "the receiver answered 410 Gone")
-            log.warning("webhook_disabled", webhook=subscription.id, position=position)
-        elif outcome == "failed":
             delay = self.backoff(attempt, answer.retry_after if answer is not None else None)
             retry_at = self._clock() + timedelta(seconds=delay)
-            self.store.postpone(subscription.id, self.owner, cursor, attempt, retry_at)
+        settled = self.store.settle(
+            Attempt(
+                subscription.id,
+                position,
+                msg_id,
+                type(event).__name__,
+                attempt,
+                started,
+                status,
+                outcome,
+                error,
+                duration_ms,
+                retry_at,
+            ),
+            self.owner,
+            cursor,
+            self._clock() + self.lease,
+        )
+        if not settled:
+            log.info("webhook_cursor_moved", webhook=subscription.id, position=position)
+            return "moved"
+        if outcome == "gone":
+            log.warning("webhook_disabled", webhook=subscription.id, position=position)
+        elif outcome == "failed":
             log.info(
                 "webhook_delivery_failed",
                 webhook=subscription.id,
                 position=position,
                 attempt=attempt,
                 error=error,
-                retry_in=round(delay, 2),
+                retry_at=retry_at.isoformat() if retry_at else None,
             )
         return outcome
 

@@ -470,44 +470,42 @@ class WebhookStore:
             )
         return bool(moved)
 
-    def postpone(
-        self, webhook_id: str, owner: str, expected: int, attempts: int, retry_at: datetime
-    ) -> None:
-        """After a failed attempt: try the event after `expected` again at `retry_at`."""
+    def settle(self, attempt: Attempt, owner: str, cursor: int, until: datetime) -> bool:
+        """Log one attempt and act on it, in one transaction: delivered moves the cursor
+        from `cursor` to the event (renewing the lease until `until`), failed postpones
+        the event to `attempt.retry_at`, gone disables the subscription. False when the
+        cursor or the lease moved meanwhile (a replay, a deletion, a lease taken over)."""
         with self.store.write() as tx:
-            tx.execute(
-                "UPDATE {ruswf_webhooks} SET attempts = ?, next_attempt_at = ?,"
-                " lease_owner = NULL, lease_until = NULL"
-                " WHERE webhook_id = ? AND position = ? AND lease_owner = ?",
-                (attempts, stamp(retry_at), webhook_id, expected, owner),
-            )
-
-    def disable(self, webhook_id: str, owner: str, reason: str) -> None:
-        with self.store.write() as tx:
-            tx.execute(
-                "UPDATE {ruswf_webhooks} SET status = 'disabled', status_reason = ?,"
-                " lease_owner = NULL, lease_until = NULL WHERE webhook_id = ? AND lease_owner = ?",
-                (reason, webhook_id, owner),
-            )
-
-    def log_attempt(
-        self,
-        webhook_id: str,
-        *,
-        position: int,
-        msg_id: str,
-        event_type: str,
-        attempt: int,
-        attempted_at: datetime,
-        status_code: int | None,
-        outcome: str,
-        error: str | None,
-        duration_ms: int,
-    ) -> None:
-        with self.store.write() as tx:
+            if attempt.outcome == "delivered":
+                held = tx.execute(
+                    "UPDATE {ruswf_webhooks} SET position = ?, attempts = 0,"
+                    " next_attempt_at = NULL, lease_until = ?"
+                    " WHERE webhook_id = ? AND position = ? AND lease_owner = ?"
+                    " RETURNING webhook_id",
+                    (attempt.position, stamp(until), attempt.webhook_id, cursor, owner),
+                )
+            elif attempt.outcome == "gone":
+                held = tx.execute(
+                    "UPDATE {ruswf_webhooks} SET status = 'disabled', status_reason = ?,"
+                    " lease_owner = NULL, lease_until = NULL"
+                    " WHERE webhook_id = ? AND position = ? AND lease_owner = ?"
+                    " RETURNING webhook_id",
+                    ("the receiver answered 410 Gone", attempt.webhook_id, cursor, owner),
+                )
+            else:
+                assert attempt.retry_at is not None
+                held = tx.execute(
+                    "UPDATE {ruswf_webhooks} SET attempts = ?, next_attempt_at = ?,"
+                    " lease_owner = NULL, lease_until = NULL"
+                    " WHERE webhook_id = ? AND position = ? AND lease_owner = ?"
+                    " RETURNING webhook_id",
+                    (attempt.attempt, stamp(attempt.retry_at), attempt.webhook_id, cursor, owner),
+                )
+            if not held:
+                return False
             last = tx.one(
                 "SELECT MAX(seq) AS seq FROM {ruswf_webhook_deliveries} WHERE webhook_id = ?",
-                (webhook_id,),
+                (attempt.webhook_id,),
             )
             seq = int(last["seq"]) + 1 if last and last["seq"] is not None else 1
             tx.execute(
@@ -515,16 +513,34 @@ class WebhookStore:
                 " event_type, attempt, attempted_at, status_code, outcome, error, duration_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    webhook_id,
+                    attempt.webhook_id,
                     seq,
-                    position,
-                    msg_id,
-                    event_type,
-                    attempt,
-                    stamp(attempted_at),
-                    status_code,
-                    outcome,
-                    error,
-                    duration_ms,
+                    attempt.position,
+                    attempt.msg_id,
+                    attempt.event_type,
+                    attempt.attempt,
+                    stamp(attempt.attempted_at),
+                    attempt.status_code,
+                    attempt.outcome,
+                    attempt.error,
+                    attempt.duration_ms,
                 ),
             )
+        return True
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt, as the delivery log keeps it."""
+
+    webhook_id: str
+    position: int
+    msg_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    outcome: str  # delivered | failed | gone
+    error: str | None
+    duration_ms: int
+    retry_at: datetime | None = None

@@ -51,6 +51,8 @@ GAP_GRACE_SECONDS = 6.0
 """As the projections: an event after a gap in the notification ids is delivered once it
 is this old, since the gap may be an insert that has not committed yet."""
 POLL_INTERVAL = 0.1
+FLUSH_EVERY = 50
+FLUSH_SECONDS = 0.25
 USER_AGENT = "ruswf-webhooks/1"
 
 
@@ -119,13 +121,12 @@ class Dispatcher:
             subscription = self.store.get(subscription.id)
         except WebhookNotFoundError:
             return 0
-        handled = 0
-        position = subscription.position
-        moved_to = position
-        attempts = subscription.attempts
+        batch = _Batch(self, subscription)
         try:
-            notifications = self.app.recorder.select_notifications(position + 1, BATCH_SIZE)
-            previous = position
+            notifications = self.app.recorder.select_notifications(
+                subscription.position + 1, BATCH_SIZE
+            )
+            previous = subscription.position
             for notification in notifications:
                 event: Any = self.app.mapper.to_domain_event(notification)
                 if notification.id != previous + 1 and (
@@ -134,35 +135,22 @@ class Dispatcher:
                     break  # a fresh gap: maybe an insert not committed yet
                 previous = notification.id
                 if not is_initiative_event(event) or not subscription.wants(type(event).__name__):
-                    moved_to = notification.id
-                    handled += 1
+                    batch.skip(notification.id)
                     continue
-                if moved_to != position:  # skipped events first, so a failure keeps them
-                    if not self._advance(subscription, position, moved_to):
-                        return handled
-                    position, attempts = moved_to, 0
-                outcome = self._attempt(subscription, event, notification.id, position, attempts)
-                if outcome != "delivered":
-                    return handled
-                position = moved_to = notification.id
-                attempts = 0
-                handled += 1
-            if moved_to != position:
-                self._advance(subscription, position, moved_to)
-            return handled
+                if not batch.ready():
+                    break
+                attempt = self._attempt(subscription, event, notification.id, batch.attempts)
+                if not batch.add(attempt):
+                    break
+            batch.flush()
+            return batch.handled
         finally:
             self.store.release(subscription.id, self.owner)
 
-    def _advance(self, subscription: Subscription, expected: int, position: int) -> bool:
-        now = self._clock()
-        return self.store.advance(subscription.id, self.owner, expected, position, now + self.lease)
-
     def _attempt(
-        self, subscription: Subscription, event: Any, position: int, cursor: int, attempts: int
-    ) -> str:
-        """POST the event at `position` (the cursor is at `cursor`, after `attempts`
-        failed attempts); 'delivered', 'failed' (postponed), 'gone' (disabled) or
-        'moved' (the cursor moved meanwhile: a replay or a deletion)."""
+        self, subscription: Subscription, event: Any, position: int, attempts: int
+    ) -> Attempt:
+        """POST the event at `position` (after `attempts` failed attempts)."""
         msg_id = message_id(event)
         data = body(payload(event, position))
         attempt = attempts + 1
@@ -196,6 +184,7 @@ class Dispatcher:
             outcome = "delivered"
         elif status == 410:
             outcome = "gone"
+            log.warning("webhook_gone", webhook=subscription.id, position=position)
         else:
             outcome = "failed"
             if status is not None and 300 <= status < 400:
@@ -204,39 +193,27 @@ class Dispatcher:
                 error = f"HTTP {status}"
             delay = self.backoff(attempt, answer.retry_after if answer is not None else None)
             retry_at = self._clock() + timedelta(seconds=delay)
-        settled = self.store.settle(
-            Attempt(
-                subscription.id,
-                position,
-                msg_id,
-                type(event).__name__,
-                attempt,
-                started,
-                status,
-                outcome,
-                error,
-                duration_ms,
-                retry_at,
-            ),
-            self.owner,
-            cursor,
-            self._clock() + self.lease,
-        )
-        if not settled:
-            log.info("webhook_cursor_moved", webhook=subscription.id, position=position)
-            return "moved"
-        if outcome == "gone":
-            log.warning("webhook_disabled", webhook=subscription.id, position=position)
-        elif outcome == "failed":
             log.info(
                 "webhook_delivery_failed",
                 webhook=subscription.id,
                 position=position,
                 attempt=attempt,
                 error=error,
-                retry_at=retry_at.isoformat() if retry_at else None,
+                retry_in=round(delay, 2),
             )
-        return outcome
+        return Attempt(
+            subscription.id,
+            position,
+            msg_id,
+            type(event).__name__,
+            attempt,
+            started,
+            status,
+            outcome,
+            error,
+            duration_ms,
+            retry_at,
+        )
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before attempt `attempt + 1`: doubling from `retry_base` up to
@@ -246,6 +223,77 @@ class Dispatcher:
         if retry_after is not None:
             delay = max(delay, min(retry_after, 86_400.0))
         return delay
+
+
+class _Batch:
+    """One lease's deliveries to one subscriber, written in few transactions: the cursor
+    and the delivery log are flushed every `FLUSH_EVERY` deliveries (or `FLUSH_SECONDS`),
+    at a failure, and at the end. A process killed before a flush delivers those events
+    again (same `webhook-id`s)."""
+
+    def __init__(self, dispatcher: Dispatcher, subscription: Subscription) -> None:
+        self.dispatcher = dispatcher
+        self.subscription = subscription
+        self.cursor = subscription.position  # as stored
+        self.skipped_to = subscription.position
+        self.attempts = subscription.attempts  # failed attempts of the next event
+        self.pending: list[Attempt] = []
+        self.handled = 0
+        self.flushed_at = time.monotonic()
+        self.held = True
+
+    def skip(self, position: int) -> None:
+        """An event this subscriber does not want: the cursor may pass it."""
+        self.skipped_to = position
+        self.handled += 1
+
+    def ready(self) -> bool:
+        """Before an attempt: the cursor passes the events skipped since the last
+        delivery (so a failure that follows does not hold them), unless deliveries wait
+        to be flushed (then it passes them with those). False when the cursor moved."""
+        if self.skipped_to != self.cursor and not self.pending:
+            self._advance_over_skipped()
+        return self.held
+
+    def add(self, attempt: Attempt) -> bool:
+        """Record an attempt; False when the batch must stop (a failure, or the cursor
+        moved under it)."""
+        self.pending.append(attempt)
+        if attempt.outcome != "delivered":
+            self.flush()
+            return False
+        self.handled += 1
+        self.attempts = 0
+        if len(self.pending) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
+            self.flush()
+        return self.held
+
+    def _advance_over_skipped(self) -> None:
+        d = self.dispatcher
+        self.held = d.store.advance(
+            self.subscription.id, d.owner, self.cursor, self.skipped_to, d._clock() + d.lease
+        )
+        if self.held:
+            self.cursor = self.skipped_to
+
+    def flush(self) -> None:
+        d = self.dispatcher
+        if not self.held:
+            return
+        if self.pending:
+            last_delivered = [a for a in self.pending if a.outcome == "delivered"]
+            self.held = d.store.settle(self.pending, d.owner, self.cursor, d._clock() + d.lease)
+            if self.held and last_delivered:
+                self.cursor = last_delivered[-1].position
+            if not self.held:
+                log.info("webhook_cursor_moved", webhook=self.subscription.id)
+            failed = self.pending[-1].outcome != "delivered"
+            self.pending = []
+            self.flushed_at = time.monotonic()
+            if failed:
+                return
+        if self.skipped_to > self.cursor:
+            self._advance_over_skipped()
 
 
 class DispatcherRunner:

@@ -21,7 +21,7 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -470,62 +470,71 @@ class WebhookStore:
             )
         return bool(moved)
 
-    def settle(self, attempt: Attempt, owner: str, cursor: int, until: datetime) -> bool:
-        """Log one attempt and act on it, in one transaction: delivered moves the cursor
-        from `cursor` to the event (renewing the lease until `until`), failed postpones
-        the event to `attempt.retry_at`, gone disables the subscription. False when the
-        cursor or the lease moved meanwhile (a replay, a deletion, a lease taken over)."""
+    def settle(self, attempts: Sequence[Attempt], owner: str, cursor: int, until: datetime) -> bool:
+        """Log attempts and act on them, in one transaction. Every attempt but the last
+        was delivered; the cursor moves from `cursor` past the delivered ones (renewing
+        the lease until `until`); a last one that failed is postponed to its `retry_at`,
+        a last one answered 410 disables the subscription. False when the cursor or the
+        lease moved meanwhile (a replay, a deletion, a lease taken over): nothing is
+        written then."""
+        if not attempts:
+            return True
+        last = attempts[-1]
+        delivered = [a for a in attempts if a.outcome == "delivered"]
+        position = delivered[-1].position if delivered else cursor
+        webhook_id = last.webhook_id
         with self.store.write() as tx:
-            if attempt.outcome == "delivered":
+            if last.outcome == "delivered":
                 held = tx.execute(
                     "UPDATE {ruswf_webhooks} SET position = ?, attempts = 0,"
                     " next_attempt_at = NULL, lease_until = ?"
                     " WHERE webhook_id = ? AND position = ? AND lease_owner = ?"
                     " RETURNING webhook_id",
-                    (attempt.position, stamp(until), attempt.webhook_id, cursor, owner),
+                    (position, stamp(until), webhook_id, cursor, owner),
                 )
-            elif attempt.outcome == "gone":
+            elif last.outcome == "gone":
                 held = tx.execute(
-                    "UPDATE {ruswf_webhooks} SET status = 'disabled', status_reason = ?,"
-                    " lease_owner = NULL, lease_until = NULL"
+                    "UPDATE {ruswf_webhooks} SET position = ?, status = 'disabled',"
+                    " status_reason = ?, lease_owner = NULL, lease_until = NULL"
                     " WHERE webhook_id = ? AND position = ? AND lease_owner = ?"
                     " RETURNING webhook_id",
-                    ("the receiver answered 410 Gone", attempt.webhook_id, cursor, owner),
+                    (position, "the receiver answered 410 Gone", webhook_id, cursor, owner),
                 )
             else:
-                assert attempt.retry_at is not None
+                assert last.retry_at is not None
                 held = tx.execute(
-                    "UPDATE {ruswf_webhooks} SET attempts = ?, next_attempt_at = ?,"
-                    " lease_owner = NULL, lease_until = NULL"
+                    "UPDATE {ruswf_webhooks} SET position = ?, attempts = ?,"
+                    " next_attempt_at = ?, lease_owner = NULL, lease_until = NULL"
                     " WHERE webhook_id = ? AND position = ? AND lease_owner = ?"
                     " RETURNING webhook_id",
-                    (attempt.attempt, stamp(attempt.retry_at), attempt.webhook_id, cursor, owner),
+                    (position, last.attempt, stamp(last.retry_at), webhook_id, cursor, owner),
                 )
             if not held:
                 return False
-            last = tx.one(
+            found = tx.one(
                 "SELECT MAX(seq) AS seq FROM {ruswf_webhook_deliveries} WHERE webhook_id = ?",
-                (attempt.webhook_id,),
+                (webhook_id,),
             )
-            seq = int(last["seq"]) + 1 if last and last["seq"] is not None else 1
-            tx.execute(
-                "INSERT INTO {ruswf_webhook_deliveries} (webhook_id, seq, position, message_id,"
-                " event_type, attempt, attempted_at, status_code, outcome, error, duration_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    attempt.webhook_id,
-                    seq,
-                    attempt.position,
-                    attempt.msg_id,
-                    attempt.event_type,
-                    attempt.attempt,
-                    stamp(attempt.attempted_at),
-                    attempt.status_code,
-                    attempt.outcome,
-                    attempt.error,
-                    attempt.duration_ms,
-                ),
-            )
+            seq = int(found["seq"]) if found and found["seq"] is not None else 0
+            for offset, attempt in enumerate(attempts, start=1):
+                tx.execute(
+                    "INSERT INTO {ruswf_webhook_deliveries} (webhook_id, seq, position,"
+                    " message_id, event_type, attempt, attempted_at, status_code, outcome,"
+                    " error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        webhook_id,
+                        seq + offset,
+                        attempt.position,
+                        attempt.msg_id,
+                        attempt.event_type,
+                        attempt.attempt,
+                        stamp(attempt.attempted_at),
+                        attempt.status_code,
+                        attempt.outcome,
+                        attempt.error,
+                        attempt.duration_ms,
+                    ),
+                )
         return True
 
 

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
 from projections import Projections
+from ruswf.api.main import create_app
 from ruswf.app.audit.people import People
 from ruswf.app.notify.mailer import MailerUnavailableError
 from ruswf.app.notify.reminders import Reminders
+from ruswf.app.notify.schedule import ReminderJob, Schedule
 from ruswf.app.service import RusApp
-from ruswf.app.settings import Settings
+from ruswf.app.settings import Settings, SettingsError
+from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.strategy import Strategy
 from tests.integrations.conftest import SmtpServer
 
@@ -306,3 +311,64 @@ def test_two_senders_racing_on_one_store_send_each_reminder_once(
         listed = [line for m in messages for line in body(m).splitlines() if "Insats" in line]
         assert sorted(listed) == sorted(set(listed))
         assert len(listed) == 3
+
+
+def test_the_scheduled_job_sends_once_after_the_weekday_time_in_stockholm(
+    mail_app: RusApp,
+    people: People,
+    reminders: Callable[..., Reminders],
+    approved: Callable[..., str],
+    smtp: SmtpServer,
+    due: date,
+) -> None:
+    approved(mail_app, "sundsvall")
+    register(people, "Anna", ANNA, "sundsvall")
+    schedule = Schedule.parse("mon-fri 08:00")
+    assert schedule is not None
+    job = ReminderJob(reminders(), schedule, ZoneInfo("Europe/Stockholm"))
+    day = due + timedelta(days=(7 - due.weekday()) % 7 or 7)  # a Monday after the due date
+    stockholm = ZoneInfo("Europe/Stockholm")
+    assert job.run_once(datetime.combine(day, time(7, 59), stockholm)) is None
+    assert job.run_once(datetime.combine(day - timedelta(days=1), time(9), stockholm)) is None
+    report = job.run_once(datetime.combine(day, time(8, 0), stockholm).astimezone(UTC))
+    assert report is not None
+    assert report.count("sent") == 1
+    assert job.run_once(datetime.combine(day, time(12, 0), stockholm)) is None
+    assert len(smtp.mailbox.to(ANNA)) == 1
+
+
+@pytest.mark.parametrize("spec", ["mon-fri 8", "someday 08:00", "mon 25:00"])
+def test_a_bad_schedule_is_refused_naming_the_setting(spec: str) -> None:
+    with pytest.raises(SettingsError, match="RUSWF_REMINDER_SCHEDULE"):
+        Schedule.parse(spec)
+
+
+def test_the_api_registers_a_reminder_recipient(
+    mail_settings: Settings, mail_app: RusApp, smtp: SmtpServer, strategy: Strategy
+) -> None:
+    store = TokenStore(mail_settings, strategy)
+    token = store.create("adm", "admin", "region_vasternorrland")[1]
+    store.close()
+    with TestClient(create_app(mail_settings)) as client:
+        answer = client.post(
+            "/api/v1/people",
+            json={
+                "name": "Anna",
+                "email": ANNA,
+                "organisation": "sundsvall",
+                "reminders": True,
+                "language": "en",
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["reminders"] is True
+        refused = client.post(
+            "/api/v1/people",
+            json={"name": "Bo", "reminders": True},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert refused.status_code == 422
+        assert "reminders" in refused.text
+    [recipient] = People(mail_app).reminder_recipients("sundsvall")
+    assert (recipient.person_id, recipient.language) == (answer.json()["id"], "en")

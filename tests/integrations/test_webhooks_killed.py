@@ -4,6 +4,8 @@ restarted process delivers again from the last cursor it finds stored)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from ruswf.app.notify.webhooks import WebhookStore
 from ruswf.app.service import RusApp
 from tests.integrations.conftest import Receiver, wait_for
 from tests.integrations.test_webhooks import logged, walk
-from tests.reliability.conftest import Server
+from tests.reliability.conftest import RUSWF, Server
 
 FAST_RETRIES = {
     "RUSWF_WEBHOOK_ALLOW_PRIVATE": "true",
@@ -71,3 +73,26 @@ def test_serve_killed_mid_delivery_and_restarted_misses_nothing_and_repeats_only
         ids[position].add(delivery.headers["webhook-id"])
     assert all(len(found) == 1 for found in ids.values()), "a duplicate with a new webhook-id"
     assert sorted(ids) == [p for p, _ in expected]
+
+
+def test_the_projection_worker_delivers_webhooks(
+    app: RusApp, content: dict[str, Any], receiver: Receiver, database_url: str, tmp_path: Path
+) -> None:
+    """For `ruswf serve --no-projections`: the worker process sends them."""
+    _, hook = WebhookStore(app).create(receiver.url, ["*"], created_by="adm", scope="test")
+    walk(app, content, proposals=2)
+    expected = logged(app)
+    env = {**os.environ, "RUSWF_DATABASE_URL": database_url, **FAST_RETRIES}
+    with (tmp_path / "worker.log").open("wb") as output:
+        worker = subprocess.Popen(
+            [RUSWF, "projections", "run"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: len(receiver.deliveries()) >= len(expected), what="every event")
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    positions = [
+        Webhook(hook["secret"]).verify(d.body, d.headers)["position"] for d in receiver.deliveries()
+    ]
+    assert positions == [p for p, _ in expected]

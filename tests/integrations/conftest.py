@@ -17,10 +17,14 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi.testclient import TestClient
 
+from ruswf.api.main import create_app
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.initiative import ActorRef
+from ruswf.domain.strategy import Strategy
 from tests.conftest import free_port
 
 FIRST_MEETING = "2026-01-15"  # RSR's first meeting of 2026: approval in period 2026-T1
@@ -229,3 +233,40 @@ def hook_settings(settings: Settings) -> Settings:
             "webhook_timeout": 5.0,
         }
     )
+
+
+@pytest.fixture
+def tokens(settings: Settings, strategy: Strategy) -> Iterator[dict[str, str]]:
+    store = TokenStore(settings, strategy)
+    try:
+        yield {
+            "admin": store.create("adm", "admin", "region_vasternorrland")[1],
+            "coordinator": store.create("anna", "coordinator", "sundsvall")[1],
+        }
+    finally:
+        store.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def client(hook_settings: Settings, tokens: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(hook_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def subscribe(client: TestClient, tokens: dict[str, str]) -> Callable[..., dict[str, Any]]:
+    def make(url: str, event_types: list[str] | None = None) -> dict[str, Any]:
+        answer = client.post(
+            "/api/v1/webhooks",
+            json={"url": url, "event_types": event_types or ["*"]},
+            headers=bearer(tokens["admin"]),
+        )
+        assert answer.status_code == 201, answer.text
+        created: dict[str, Any] = answer.json()
+        return created
+
+    return make

@@ -15,49 +15,10 @@ from ruswf.app.notify.dispatcher import is_initiative_event
 from ruswf.app.notify.webhooks import unstamp
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
-from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.initiative import ActorRef
-from ruswf.domain.strategy import Strategy
-from tests.integrations.conftest import Delivery, Receiver, wait_for
+from tests.integrations.conftest import Delivery, Receiver, bearer, wait_for
 
 COORDINATOR = ActorRef("anna", "sundsvall", "coordinator")
-
-
-@pytest.fixture
-def tokens(settings: Settings, strategy: Strategy) -> Iterator[dict[str, str]]:
-    store = TokenStore(settings, strategy)
-    try:
-        yield {
-            "admin": store.create("adm", "admin", "region_vasternorrland")[1],
-            "coordinator": store.create("anna", "coordinator", "sundsvall")[1],
-        }
-    finally:
-        store.close()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def client(hook_settings: Settings, tokens: dict[str, str]) -> Iterator[TestClient]:
-    with TestClient(create_app(hook_settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def subscribe(client: TestClient, tokens: dict[str, str]) -> Callable[..., dict[str, Any]]:
-    def make(url: str, event_types: list[str] | None = None) -> dict[str, Any]:
-        answer = client.post(
-            "/api/v1/webhooks",
-            json={"url": url, "event_types": event_types or ["*"]},
-            headers=bearer(tokens["admin"]),
-        )
-        assert answer.status_code == 201, answer.text
-        created: dict[str, Any] = answer.json()
-        return created
-
-    return make
 
 
 def walk(app: RusApp, content: dict[str, Any], proposals: int = 3) -> list[str]:

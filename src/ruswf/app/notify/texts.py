@@ -44,15 +44,15 @@ MONTHS = {
 
 WORDS: dict[str, dict[str, str]] = {
     "sv": {
-        "report_subject": "Påminnelse: lägesrapporter för {org} ({strategy})",
-        "digest_subject": "Sammanställning: försenad rapportering per aktör ({strategy})",
+        "report_subject": "Påminnelse: lägesrapporter för {org}",
+        "digest_subject": "Sammanställning: försenad rapportering per aktör",
         "greeting": "Hej {name}!",
         "report_intro": (
             "Det här är en påminnelse om lägesrapporter som {org} ska lämna för sina"
             " insatser i {strategy}."
         ),
         "digest_intro": (
-            "Här är en sammanställning för Strategiska RUS-gruppen av lägesrapporter som är"
+            "Här är en sammanställning för {group} av lägesrapporter i {strategy} som är"
             " försenade den {today}, per aktör."
         ),
         "overdue": "Försenade rapporter",
@@ -66,16 +66,16 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "en": {
-        "report_subject": "Reminder: progress reports for {org} ({strategy})",
-        "digest_subject": "Digest: overdue reporting per actor ({strategy})",
+        "report_subject": "Reminder: progress reports for {org}",
+        "digest_subject": "Digest: overdue reporting per actor",
         "greeting": "Hello {name},",
         "report_intro": (
             "This is a reminder of the progress reports {org} owes for its initiatives"
             " in {strategy}."
         ),
         "digest_intro": (
-            "Here is the strategic RUS group's digest of the progress reports overdue on"
-            " {today}, per actor."
+            "Here is the digest for {group} of the progress reports in {strategy} overdue"
+            " on {today}, per actor."
         ),
         "overdue": "Overdue reports",
         "upcoming": "Reports due within {days} days",
@@ -117,6 +117,16 @@ class Texts:
         actor = self.strategy.actor(organisation)
         return actor.name if actor is not None else organisation
 
+    def group_name(self, convener: str) -> str:
+        """The name of the preparing group `convener` convenes (RUS 2030: Strategiska
+        RUS-gruppen)."""
+        names = [
+            c.name
+            for c in self.strategy.councils
+            if c.kind == "preparatory" and c.convener == convener
+        ]
+        return " / ".join(names) or self.org_name(convener)
+
     def _item(self, obligation: Mapping[str, Any], language: str) -> str:
         words = WORDS[language]
         template = words["item_overdue" if obligation["status"] == "overdue" else "item"]
@@ -145,7 +155,7 @@ class Texts:
             ),
         ]
         return self._render(
-            subject=words["report_subject"].format(org=org, strategy=self.strategy.name),
+            subject=words["report_subject"].format(org=org),
             greeting=words["greeting"].format(name=name),
             intro=words["report_intro"].format(org=org, strategy=self.strategy.name),
             sections=[(title, found) for title, found in sections if found],
@@ -172,9 +182,13 @@ class Texts:
             for actor, found in sorted(by_actor.items(), key=lambda kv: self.org_name(kv[0]))
         ]
         return self._render(
-            subject=words["digest_subject"].format(strategy=self.strategy.name),
+            subject=words["digest_subject"],
             greeting=words["greeting"].format(name=name),
-            intro=words["digest_intro"].format(today=long_date(today, language)),
+            intro=words["digest_intro"].format(
+                group=self.group_name(organisation),
+                strategy=self.strategy.name,
+                today=long_date(today, language),
+            ),
             sections=sections,
             outro="",
             footer=words["footer"].format(org=self.org_name(organisation)),

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from ruswf.api.main import create_app
-from ruswf.app.notify.dispatcher import is_initiative_event
-from ruswf.app.notify.webhooks import unstamp
+from ruswf.app.notify.dispatcher import Dispatcher, is_initiative_event
+from ruswf.app.notify.webhooks import WebhookStore, unstamp
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.domain.initiative import ActorRef
@@ -288,3 +288,49 @@ def test_a_private_or_non_http_target_is_refused_with_422_naming_url(
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert "url" in answer.text
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failed_delivery(
+    app: RusApp, content: dict[str, Any], receiver: Receiver, subscribe: Callable[..., Any],
+    client: TestClient, tokens: dict[str, str],
+) -> None:  # fmt: skip
+    elsewhere = Receiver()
+    elsewhere.start()
+    try:
+        hook = subscribe(receiver.url)
+        receiver.status, receiver.headers = 307, {"Location": elsewhere.url}
+        app.propose(COORDINATOR, content)
+
+        def attempts() -> list[dict[str, Any]]:
+            answer = client.get(
+                f"/api/v1/webhooks/{hook['id']}/deliveries", headers=bearer(tokens["admin"])
+            )
+            items: list[dict[str, Any]] = answer.json()["items"]
+            return items
+
+        wait_for(lambda: len(attempts()) >= 2, what="two failed attempts")
+        assert {a["outcome"] for a in attempts()} == {"failed"}
+        assert "not followed" in attempts()[0]["error"]
+        assert elsewhere.deliveries() == []
+    finally:
+        elsewhere.stop()
+
+
+def test_a_target_that_resolves_to_a_private_address_is_refused_at_delivery_too(
+    app: RusApp, content: dict[str, Any], receiver: Receiver
+) -> None:
+    """A subscription stored before the rule (or a name whose DNS answer changed)."""
+    store = WebhookStore(app)
+    _, hook = store.create(
+        receiver.url.replace("127.0.0.1", "localhost"), ["*"], created_by="adm", scope="t"
+    )
+    app.propose(COORDINATOR, content)
+    dispatcher = Dispatcher(app, store)  # app's settings: private targets not allowed
+    try:
+        dispatcher.run_once()
+    finally:
+        dispatcher.close()
+    [attempt] = store.deliveries(hook["id"])[0]
+    assert attempt["outcome"] == "failed"
+    assert attempt["error"].startswith("target refused: host 'localhost'")
+    assert receiver.deliveries() == []

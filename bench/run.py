@@ -44,6 +44,7 @@ from bench.harness import (
     rate,
     scratch_store,
 )
+from bench.webhooks import bench_webhook_lag
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
@@ -797,6 +798,7 @@ BENCHMARKS: dict[str, Callable[..., None]] = {
     "http_command": bench_http_command,
     "replay": bench_replay,
     "lag": bench_lag,
+    "webhook_lag": bench_webhook_lag,
 }
 BIG_STORE_BENCHMARKS: dict[str, Callable[..., None]] = {
     "history_growth": bench_history_growth,

@@ -1,6 +1,7 @@
 """The audit trail: one row per initiative event (and per adjustment of the annual
 cycle), indexed for an auditor's questions (by initiative, user, organisation, event
-type and time range)."""
+type and time range). E-mail reminders sent (or refused) appear too, under the
+initiative they were about (docs/integrations.md)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
+from eventsourcing.persistence import Tracking
+
 from projections.base import CALENDAR_EVENT_TYPES, CalendarEvent, InitiativeEvent, ReadModel
 from projections.store import Json, Session
+from ruswf.app.notify.reminders import REMINDER_EVENTS
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import event_data
 
@@ -70,9 +74,19 @@ class AuditTrail(ReadModel):
         *_INDEXES,
     )
 
+    def _apply_one(self, session: Session, event: Any, tracking: Tracking) -> None:
+        if isinstance(event, REMINDER_EVENTS):
+            self._insert(session, event, tracking.notification_id, event.initiative_id)
+        else:
+            super()._apply_one(session, event, tracking)
+
     def apply(
         self, session: Session, event: InitiativeEvent | CalendarEvent, position: int
     ) -> None:
+        self._insert(session, event, position, str(event.originator_id))
+
+    @staticmethod
+    def _insert(session: Session, event: Any, position: int, initiative_id: str) -> None:
         payload = event_data(event)
         session.execute(
             "INSERT INTO {proj_audit_trail} (" + COLUMNS + ") VALUES (:position, :initiative_id,"
@@ -80,7 +94,7 @@ class AuditTrail(ReadModel):
             " :reason, :payload)",
             {
                 "position": position,
-                "initiative_id": str(event.originator_id),
+                "initiative_id": initiative_id,
                 "version": event.originator_version,
                 "event_type": type(event).__name__,
                 "recorded_at": event.timestamp,

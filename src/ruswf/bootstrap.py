@@ -16,6 +16,7 @@ from functools import cached_property
 from projections import Projections
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.audit.people import People
+from ruswf.app.notify.webhooks import WebhookStore
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.store.feeds import FeedStore
@@ -42,6 +43,10 @@ class Services:
     @cached_property
     def people(self) -> People:
         return People(self.app, finish_in_background=self.long_running)
+
+    @cached_property
+    def webhooks(self) -> WebhookStore:
+        return WebhookStore(self.app)
 
     @cached_property
     def feeds(self) -> FeedStore:

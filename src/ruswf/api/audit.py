@@ -139,6 +139,12 @@ class PersonBody(BaseModel):
     organisation: str | None = Field(
         default=None, max_length=100, description="An actor id.", examples=["sundsvall"]
     )
+    reminders: bool = Field(
+        default=False, description="Receives the organisation's e-mail reminders."
+    )
+    language: Literal["sv", "en"] | None = Field(
+        default=None, description="The reminders' language (default sv)."
+    )
 
 
 def _require_role(caller: ActorRef, roles: frozenset[Role], what: str) -> None:
@@ -179,6 +185,8 @@ def register_person(
         registered_by=caller.user,
         registered_by_organisation=caller.organisation,
         idempotency_key=idempotency_key,
+        reminders=body.reminders,
+        language=body.language,
     )
     response.headers["Location"] = f"{router.prefix}/people/{person.id}"
     return person.as_dict()

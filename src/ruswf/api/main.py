@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from projections import EmbeddedRunner
-from ruswf.api import audit, initiatives, reports, system
+from ruswf.api import audit, initiatives, reports, system, webhooks
 from ruswf.api import calendar as calendar_api
 from ruswf.api.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
 from ruswf.api.ratelimit import AuthFailureLimitMiddleware
+from ruswf.app.notify.schedule import BackgroundJobs
 from ruswf.app.settings import Settings
 from ruswf.bootstrap import Services
 
@@ -38,10 +39,18 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
         runner = EmbeddedRunner(services.projections) if embedded_projections else None
         if runner is not None:
             runner.start()
+        # Scheduled reminders; webhook deliveries where the projections run (integrations.md)
+        jobs = BackgroundJobs(
+            services.app,
+            lambda: services.people,
+            lambda today: services.projections.obligations(today=today),
+            webhooks=(lambda: services.webhooks) if embedded_projections else None,
+        ).start()
         api.state.ruswf = services
         try:
             yield
         finally:
+            jobs.stop()
             if runner is not None:
                 runner.stop()
             await services.tokens.close_async()
@@ -68,6 +77,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     api.include_router(reports.router)
     api.include_router(audit.router)
     api.include_router(calendar_api.router)
+    api.include_router(webhooks.router)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

@@ -60,6 +60,28 @@ class Settings(BaseSettings):
     ledger_signing_key: SecretStr | None = None
     """Ed25519 key signing exported ledger heads: a PEM file's path, PEM, or base64 seed."""
 
+    # -- integrations: e-mail reminders and webhooks (docs/integrations.md) ------------
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str | None = None
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    reminder_days: int = Field(default=14, ge=0, le=366)
+    reminder_schedule: str = "mon-fri 08:00"
+    """When `ruswf serve` / the worker send reminders: weekdays and a time in the
+    strategy's time zone (Europe/Stockholm), e.g. `mon-fri 08:00`; `off` disables it."""
+    public_url: str = "http://127.0.0.1:8000"
+    """The base URL of the web UI, for links in reminders."""
+    webhook_allow_private: bool = False
+    """Allow webhook targets on loopback, link-local and private addresses (tests)."""
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_retry_base: float = Field(default=1.0, gt=0)
+    webhook_retry_max: float = Field(default=3600.0, gt=0)
+    webhook_lease_seconds: float = Field(default=30.0, gt=0)
+    """How long a process may deliver a subscription before another may take it over."""
+
     def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """`RUSWF_TRUSTED_PROXIES` as networks (an address is a network of one)."""
         networks = []

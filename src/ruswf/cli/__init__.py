@@ -16,6 +16,7 @@ from ruswf.cli.calendar import calendar_cli, report_differences
 from ruswf.cli.common import fail, services
 from ruswf.cli.ops import backup, restore
 from ruswf.cli.projections import projections_cli, report_cli
+from ruswf.cli.reminders import reminders_cli
 from ruswf.domain.errors import DomainError
 from ruswf.domain.lifecycle import SWEDISH_LABELS, State
 
@@ -35,6 +36,7 @@ cli.add_typer(token_cli, name="token")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(gdpr_cli, name="gdpr")
 cli.add_typer(calendar_cli, name="calendar")
+cli.add_typer(reminders_cli, name="reminders")
 cli.command()(backup)
 cli.command()(restore)
 

@@ -349,13 +349,23 @@ def register(
     email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
     phone: Annotated[str | None, typer.Option(help="Phone number.")] = None,
     org: Annotated[str | None, typer.Option(help="The person's organisation (actor id).")] = None,
+    reminders: Annotated[
+        bool, typer.Option("--reminders", help="Send this person the org's e-mail reminders.")
+    ] = False,
+    language: Annotated[str | None, typer.Option(help="Reminder language: sv or en.")] = None,
 ) -> None:
     """Register a contact person; the person id is the last line of output (use it as an
     initiative's `contact_person`)."""
 
     with services() as built:
         person = built.people.register(
-            name, email=email, phone=phone, organisation=org, registered_by=_operator()
+            name,
+            email=email,
+            phone=phone,
+            organisation=org,
+            registered_by=_operator(),
+            reminders=reminders,
+            language=language,
         )
         typer.echo(f"registered person {person.id}:")
         typer.echo(person.id)

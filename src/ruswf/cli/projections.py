@@ -23,6 +23,7 @@ from projections import ProjectionError, Projections, render_annual, run_worker
 from projections.queries import FORMATS
 from projections.runtime import POLL_INTERVAL
 from ruswf.app.errors import AppError
+from ruswf.app.notify.schedule import BackgroundJobs
 from ruswf.cli.common import fail, services
 from ruswf.domain.errors import DomainError
 
@@ -72,8 +73,17 @@ def run(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with services() as built:
-        app = built.app
-        run_worker(app, stop, interval=interval)
+        # Scheduled reminders and webhook deliveries run beside the projections.
+        jobs = BackgroundJobs(
+            built.app,
+            lambda: built.people,
+            lambda today: built.projections.obligations(today=today),
+            webhooks=lambda: built.webhooks,
+        ).start()
+        try:
+            run_worker(built.app, stop, interval=interval)
+        finally:
+            jobs.stop()
 
 
 @projections_cli.command("rebuild")

@@ -34,7 +34,7 @@ import sqlite3
 import threading
 import time
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +70,12 @@ _DDL = (
     " fingerprint TEXT)",
     "CREATE UNIQUE INDEX IF NOT EXISTS ruswf_people_idempotency"
     " ON {ruswf_people} (registered_by, idempotency_key)",
+    # Reminder recipients (docs/integrations.md): who gets an organisation's e-mail
+    # reminders. Only the id: the address stays in ruswf_people, so erasure stops them.
+    "CREATE TABLE IF NOT EXISTS {ruswf_reminder_recipients} ("
+    " person_id TEXT PRIMARY KEY,"
+    " organisation TEXT NOT NULL,"
+    " language TEXT NOT NULL)",
     # When each erasure was asked for and when its data was gone from the files too.
     "CREATE TABLE IF NOT EXISTS {ruswf_people_erasures} ("
     " person_id TEXT PRIMARY KEY,"
@@ -91,6 +97,7 @@ _SELECT = (
     " p.erased_at, e.requested_at, e.completed_at"
     " FROM {ruswf_people} p LEFT JOIN {ruswf_people_erasures} e ON e.person_id = p.person_id"
 )
+LANGUAGES = ("sv", "en")
 
 
 class PersonNotFoundError(LookupError):
@@ -99,6 +106,17 @@ class PersonNotFoundError(LookupError):
     def __init__(self, person_id: str) -> None:
         super().__init__(f"no person {person_id!r} in the people registry")
         self.person_id = person_id
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person who receives an organisation's reminders (not erased, with an address)."""
+
+    person_id: str
+    name: str
+    email: str
+    organisation: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,9 @@ class Person:
     """None (not erased), "pending" (the data may still be in the store's files) or
     "complete" (gone from the files too, at `erasure_completed_at`)."""
     erasure_completed_at: str | None = None
+    reminders: bool = False
+    """Receives the e-mail reminders of `organisation` (docs/integrations.md)."""
+    language: str = "sv"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,6 +211,8 @@ class People:
         phone: str | None = None,
         organisation: str | None = None,
         idempotency_key: str | None = None,
+        reminders: bool = False,
+        language: str | None = None,
     ) -> Person:
         """Add a person; returns the entry with its new id. A retry with the same
         `idempotency_key` by the same user (id *and* organisation) and the same data
@@ -207,10 +230,15 @@ class People:
             raise ValidationError(
                 "Idempotency-Key", "must be a non-empty string of at most 200 characters"
             )
+        if language is not None and language not in LANGUAGES:
+            raise ValidationError("language", f"must be one of {', '.join(LANGUAGES)}")
+        if reminders and (clean_email is None or organisation is None):
+            raise ValidationError("reminders", "a reminder recipient needs an email and an org")
         # Erasure clears the fingerprint too: a hash of a name is still personal data.
-        fingerprint = hashlib.sha256(
-            json.dumps([clean_name, clean_email, clean_phone, organisation]).encode()
-        ).hexdigest()
+        fingerprinted: list[object] = [clean_name, clean_email, clean_phone, organisation]
+        if reminders or language is not None:
+            fingerprinted += [reminders, language]
+        fingerprint = hashlib.sha256(json.dumps(fingerprinted).encode()).hexdigest()
         # A user is their id and organisation together: the key is kept scoped by both.
         scoped_key = (
             None
@@ -258,9 +286,24 @@ class People:
                     fingerprint,
                 ),
             )
+            if reminders:
+                tx.execute(
+                    "INSERT INTO {ruswf_reminder_recipients} (person_id, organisation, language)"
+                    " VALUES (?, ?, ?)",
+                    (person_id, organisation, language or "sv"),
+                )
         log.info("person_registered", person_id=person_id, by=registered_by)
         return Person(
-            person_id, clean_name, clean_email, clean_phone, organisation, now, False, None
+            person_id,
+            clean_name,
+            clean_email,
+            clean_phone,
+            organisation,
+            now,
+            False,
+            None,
+            reminders=reminders,
+            language=(language or "sv") if reminders else "sv",
         )
 
     @staticmethod
@@ -268,7 +311,39 @@ class People:
         row = tx.one(_SELECT + " WHERE p.person_id = ?", (person_id,))
         if row is None:
             raise PersonNotFoundError(person_id)
-        return _person(row)
+        recipient = tx.one(
+            "SELECT language FROM {ruswf_reminder_recipients} WHERE person_id = ?", (person_id,)
+        )
+        if recipient is None:
+            return _person(row)
+        return replace(_person(row), reminders=True, language=str(recipient["language"]))
+
+    def reminder_recipients(self, organisation: str | None = None) -> list[Recipient]:
+        """Who receives reminders (of `organisation`, or of every organisation): people
+        not erased, with an e-mail address, ordered by id."""
+        where, params = "", []
+        if organisation is not None:
+            where, params = " AND r.organisation = ?", [organisation]
+        with self.store.read() as tx:
+            rows = tx.execute(
+                "SELECT p.person_id, p.name, p.email, r.organisation, r.language"
+                " FROM {ruswf_reminder_recipients} r JOIN {ruswf_people} p"
+                " ON p.person_id = r.person_id"
+                " WHERE p.erased_at IS NULL AND p.email IS NOT NULL"
+                + where
+                + " ORDER BY p.person_id",
+                params,
+            )
+        return [
+            Recipient(
+                str(r["person_id"]),
+                str(r["name"]),
+                str(r["email"]),
+                str(r["organisation"]),
+                str(r["language"]),
+            )
+            for r in rows
+        ]
 
     def get(self, person_id: str) -> Person:
         """The person, or its tombstone once erased."""

@@ -1,0 +1,232 @@
+"""The reminders' words: Swedish by default, English for a person whose language is
+`en`; each message as plain text and as HTML (docs/integrations.md quotes them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+from typing import Any
+
+from ruswf.domain.strategy import Strategy
+
+MONTHS = {
+    "sv": [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+}
+
+WORDS: dict[str, dict[str, str]] = {
+    "sv": {
+        "report_subject": "Påminnelse: lägesrapporter för {org}",
+        "digest_subject": "Sammanställning: försenad rapportering per aktör",
+        "greeting": "Hej {name}!",
+        "report_intro": (
+            "Det här är en påminnelse om lägesrapporter som {org} ska lämna för sina"
+            " insatser i {strategy}."
+        ),
+        "digest_intro": (
+            "Här är en sammanställning för {group} av lägesrapporter i {strategy} som är"
+            " försenade den {today}, per aktör."
+        ),
+        "overdue": "Försenade rapporter",
+        "upcoming": "Rapporter att lämna inom {days} dagar",
+        "item": "{title}, period {period} ({period_name}), senast {due}",
+        "item_overdue": "{title}, period {period} ({period_name}), skulle ha lämnats {due}",
+        "report_outro": "Lämna rapporten på insatsens sida (länken ovan).",
+        "footer": (
+            "Du får det här meddelandet eftersom du är registrerad som mottagare av"
+            " påminnelser för {org} i ruswf."
+        ),
+    },
+    "en": {
+        "report_subject": "Reminder: progress reports for {org}",
+        "digest_subject": "Digest: overdue reporting per actor",
+        "greeting": "Hello {name},",
+        "report_intro": (
+            "This is a reminder of the progress reports {org} owes for its initiatives"
+            " in {strategy}."
+        ),
+        "digest_intro": (
+            "Here is the digest for {group} of the progress reports in {strategy} overdue"
+            " on {today}, per actor."
+        ),
+        "overdue": "Overdue reports",
+        "upcoming": "Reports due within {days} days",
+        "item": "{title}, period {period} ({period_name}), due {due}",
+        "item_overdue": "{title}, period {period} ({period_name}), was due {due}",
+        "report_outro": "Submit the report on the initiative's page (the link above).",
+        "footer": (
+            "You receive this message because you are registered in ruswf as a recipient"
+            " of reminders for {org}."
+        ),
+    },
+}
+
+
+def long_date(day: date, language: str) -> str:
+    """`15 mars 2026` (Swedish) or `15 March 2026`."""
+    return f"{day.day} {MONTHS[language][day.month - 1]} {day.year}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class Texts:
+    """Renders one reminder or digest for one recipient."""
+
+    def __init__(self, strategy: Strategy, public_url: str, days: int) -> None:
+        self.strategy = strategy
+        self.public_url = public_url.rstrip("/")
+        self.days = days
+
+    def link(self, initiative_id: str) -> str:
+        return f"{self.public_url}/initiatives/{initiative_id}"
+
+    def org_name(self, organisation: str) -> str:
+        actor = self.strategy.actor(organisation)
+        return actor.name if actor is not None else organisation
+
+    def group_name(self, convener: str) -> str:
+        """The name of the preparing group `convener` convenes (RUS 2030: Strategiska
+        RUS-gruppen)."""
+        names = [
+            c.name
+            for c in self.strategy.councils
+            if c.kind == "preparatory" and c.convener == convener
+        ]
+        return " / ".join(names) or self.org_name(convener)
+
+    def _item(self, obligation: Mapping[str, Any], language: str) -> str:
+        words = WORDS[language]
+        template = words["item_overdue" if obligation["status"] == "overdue" else "item"]
+        return template.format(
+            title=obligation["title"],
+            period=obligation["period"],
+            period_name=self.strategy.period(obligation["period"]).name,
+            due=long_date(date.fromisoformat(obligation["due_date"]), language),
+        )
+
+    def report(
+        self,
+        name: str,
+        organisation: str,
+        language: str,
+        items: Sequence[Mapping[str, Any]],
+    ) -> Rendered:
+        """The reminder to one of `organisation`'s recipients about its `items`."""
+        words = WORDS[language]
+        org = self.org_name(organisation)
+        sections = [
+            (words["overdue"], [o for o in items if o["status"] == "overdue"]),
+            (
+                words["upcoming"].format(days=self.days),
+                [o for o in items if o["status"] != "overdue"],
+            ),
+        ]
+        return self._render(
+            subject=words["report_subject"].format(org=org),
+            greeting=words["greeting"].format(name=name),
+            intro=words["report_intro"].format(org=org, strategy=self.strategy.name),
+            sections=[(title, found) for title, found in sections if found],
+            outro=words["report_outro"],
+            footer=words["footer"].format(org=org),
+            language=language,
+        )
+
+    def digest(
+        self,
+        name: str,
+        organisation: str,
+        language: str,
+        items: Sequence[Mapping[str, Any]],
+        today: date,
+    ) -> Rendered:
+        """The strategic group's digest: overdue reports per actor."""
+        words = WORDS[language]
+        by_actor: dict[str, list[Mapping[str, Any]]] = {}
+        for obligation in items:
+            by_actor.setdefault(obligation["actor"], []).append(obligation)
+        sections = [
+            (f"{self.org_name(actor)} ({len(found)})", found)
+            for actor, found in sorted(by_actor.items(), key=lambda kv: self.org_name(kv[0]))
+        ]
+        return self._render(
+            subject=words["digest_subject"],
+            greeting=words["greeting"].format(name=name),
+            intro=words["digest_intro"].format(
+                group=self.group_name(organisation),
+                strategy=self.strategy.name,
+                today=long_date(today, language),
+            ),
+            sections=sections,
+            outro="",
+            footer=words["footer"].format(org=self.org_name(organisation)),
+            language=language,
+        )
+
+    def _render(
+        self,
+        *,
+        subject: str,
+        greeting: str,
+        intro: str,
+        sections: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+        outro: str,
+        footer: str,
+        language: str,
+    ) -> Rendered:
+        lines = [greeting, "", intro, ""]
+        html = [
+            f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
+            f"<title>{escape(subject)}</title></head><body>",
+            f"<p>{escape(greeting)}</p>",
+            f"<p>{escape(intro)}</p>",
+        ]
+        for title, items in sections:
+            lines.append(f"{title}:")
+            html.append(f"<h2>{escape(title)}</h2><ul>")
+            for obligation in items:
+                item = self._item(obligation, language)
+                link = self.link(obligation["initiative_id"])
+                lines.append(f"- {item}")
+                lines.append(f"  {link}")
+                html.append(f'<li><a href="{escape(link)}">{escape(item)}</a></li>')
+            lines.append("")
+            html.append("</ul>")
+        if outro:
+            lines += [outro, ""]
+            html.append(f"<p>{escape(outro)}</p>")
+        lines += ["-- ", footer, ""]
+        html.append(f"<hr><p><small>{escape(footer)}</small></p></body></html>")
+        return Rendered(subject, "\n".join(lines), "\n".join(html))

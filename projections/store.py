@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -33,6 +32,8 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRe
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+
+from ruswf.app.store.locks import lock_key, xact_lock
 
 TRACKING_TABLE = "proj_tracking"
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -468,7 +469,7 @@ class PostgresView(View, PostgresTrackingRecorder):
         self._setup(spec, application_name)
         # One advisory lock per schema serialises creating tables across processes
         # (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail).
-        self._schema_lock_key = zlib.crc32(f"ruswf-projections:{datastore.schema}".encode())
+        self._schema_lock_key = lock_key("projections-ddl", datastore.schema)
 
     @property
     def ddl(self) -> tuple[str, ...]:
@@ -510,7 +511,8 @@ class PostgresView(View, PostgresTrackingRecorder):
         )
 
     def _lock_schema(self, session: Session) -> None:
-        session.execute("SELECT pg_advisory_xact_lock(:key)", {"key": self._schema_lock_key})
+        assert isinstance(session, PostgresSession)
+        xact_lock(session._cursor, self._schema_lock_key)
 
     def replace_from(self, source: SQLiteView, position: int) -> None:
         """Replace the event-derived tables with `source`'s (the same projection built in

@@ -81,23 +81,17 @@ def serve(
             help="Follow new events with the embedded projection runner (off: run a worker)."
         ),
     ] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port.")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (and the projections, embedded) on the configured store."""
-    import uvicorn
-
-    from ruswf.api.main import create_app
+    from ruswf.cli.serving import run_server
 
     with application() as app:
         if demo_data:
             _prepare_demo(app, f"http://{host}:{port}")
-        settings = app.settings
-    uvicorn.run(
-        create_app(settings, embedded_projections=projections),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-    )
+    run_server(host, port, workers=workers, embedded_projections=projections)
 
 
 DEMO_USERS = (

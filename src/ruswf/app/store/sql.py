@@ -10,7 +10,6 @@ becomes `%s`, so a statement must not contain a literal `%` or `?`.
 from __future__ import annotations
 
 import sqlite3
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from string import Formatter
@@ -22,6 +21,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
+
+from ruswf.app.store.locks import lock_key, xact_lock
 
 Row = dict[str, Any]
 
@@ -141,8 +142,7 @@ class SqlStore:
         NOT EXISTS` can fail on PostgreSQL)."""
         with self.write() as tx:
             if self.backend == "postgres":
-                key = zlib.crc32(f"{lock_name}:{self.schema}".encode())
-                tx.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+                xact_lock(tx._cursor, lock_key(lock_name, self.schema))
             for statement in statements:
                 tx.execute(statement)
 

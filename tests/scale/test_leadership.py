@@ -30,6 +30,7 @@ from ruswf.app.store.locks import (
 )
 from ruswf.cli.projections import projections_cli
 from tests.conftest import PG_URL
+from tests.reliability.conftest import PrivatePostgres
 
 INTERVAL = 0.1
 
@@ -235,3 +236,31 @@ def test_a_removed_lock_file_ends_the_leadership_it_held(
     assert run.stopped.wait(5)
     assert wait_until(lambda: leader.is_leader, 5) >= 0  # it re-contends, on the new file
     assert run.runs == 2
+
+
+@pytest.mark.postgres
+def test_after_a_postgresql_restart_the_leader_stops_and_one_process_leads_again(
+    private_postgres: PrivatePostgres,
+) -> None:
+    """The database restarts: the lock is gone with its connection, so the leader stops
+    its job; once the database is back, exactly one contender leads again."""
+    settings = Settings(
+        database_url=private_postgres.url, log_format="json", postgres_connect_timeout=1
+    )
+    runs = [Recorder(), Recorder()]
+    jobs = [leader_job(settings, "projections", run, interval=INTERVAL) for run in runs]
+    try:
+        jobs[0].start()
+        assert runs[0].started.wait(5)
+        jobs[1].start()
+        private_postgres.stop("immediate")
+        assert runs[0].stopped.wait(5)
+        assert not jobs[0].is_leader
+        private_postgres.start()
+        wait_until(lambda: any(job.is_leader for job in jobs), 15)
+        time.sleep(5 * INTERVAL)
+        assert [job.is_leader for job in jobs].count(True) == 1
+        assert sum(run.started.is_set() for run in runs) == 1
+    finally:
+        for job in jobs:
+            job.stop()

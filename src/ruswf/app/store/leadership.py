@@ -21,6 +21,8 @@ says who leads, from any process.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -116,7 +118,7 @@ class LeaderJob:
             self._leading = False
             self._lock.release()
             if was_leading:
-                log.info("leader_released", job=self.name)
+                log.info("leader_released", job=self.name, pid=os.getpid())
 
     def _step(self) -> None:
         if self._leading:
@@ -132,7 +134,7 @@ class LeaderJob:
             self._leading = True
             self.since = datetime.now(UTC)
             self.elections += 1
-            log.info("leader_elected", job=self.name)
+            log.info("leader_elected", job=self.name, host=socket.gethostname(), pid=os.getpid())
             self._start_job()
 
     def _start_job(self) -> None:
@@ -147,7 +149,7 @@ class LeaderJob:
         self._leading = False
         self._job_stop.set()
         self._lock.release()
-        log.warning("leader_lost", job=self.name, reason=reason)
+        log.warning("leader_lost", job=self.name, reason=reason, pid=os.getpid())
 
     def _stop_job(self, timeout: float) -> None:
         self._job_stop.set()

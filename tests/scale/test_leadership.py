@@ -235,6 +235,7 @@ def test_a_removed_lock_file_ends_the_leadership_it_held(
     lock_file(settings.sqlite_path(), "ledger").unlink()
     assert run.stopped.wait(5)
     assert wait_until(lambda: leader.is_leader, 5) >= 0  # it re-contends, on the new file
+    assert run.started.wait(5)
     assert run.runs == 2
 
 

@@ -53,11 +53,29 @@ def area(frame: str) -> str | None:
     return None
 
 
+def thread_kind(frames: list[str]) -> str:
+    """Which of the server's threads a stack is from."""
+    text = ";".join(frames)
+    if "follow_ledger" in text:
+        return "follower job: ledger"
+    if "follow_projections" in text:
+        return "follower job: projections"
+    if "ruswf/app/store/leadership" in text:
+        return "leadership checks"
+    thread = frames[1] if len(frames) > 1 else ""
+    if "AnyIO worker thread" in thread:
+        return "thread pool (sync endpoints and dependencies)"
+    if "MainThread" in thread:
+        return "event loop"
+    return "other: " + (frames[1] if len(frames) > 1 else frames[0])[:60]
+
+
 def summarise(raw: Path, commands: int) -> str:
     """Inclusive samples per area (the outermost ruswf-relevant frame of each stack decides
     nothing: every area on the stack counts once) and self samples per function."""
     inclusive: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
+    threads: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -69,10 +87,14 @@ def summarise(raw: Path, commands: int) -> str:
         if any(s in frames[-1] for s in ("wait (threading", "select (selectors", "_worker (")):
             continue
         total += count
+        threads[thread_kind(frames)] += count
         for name in {area(f) for f in frames} - {None}:
             inclusive[str(name)] += count
         leaf[frames[-1]] += count
     lines = [f"# {total} busy samples over {commands} commands"]
+    lines.append("## threads")
+    for name, count in threads.most_common():
+        lines.append(f"{100 * count / max(total, 1):6.1f} %  {name}")
     lines.append("## areas (inclusive: a sample counts for every area on its stack)")
     for name, count in inclusive.most_common():
         lines.append(f"{100 * count / max(total, 1):6.1f} %  {name}")
@@ -111,6 +133,7 @@ def main() -> None:
                     str(server.pid),
                     "--subprocesses",
                     "--gil",  # only samples holding the GIL: CPU spent in Python, not waits
+                    "--threads",
                     "--format",
                     "raw",
                     "--rate",
@@ -126,7 +149,10 @@ def main() -> None:
             time.sleep(0.5)
             spy.send_signal(2)  # SIGINT: py-spy writes its output and exits
             spy.wait(30)
+            kept = Path(tempfile.gettempdir()) / "ruswf-server-profile.txt"
+            kept.write_text(raw.read_text())
             print(summarise(raw, commands))
+            print(f"# the samples (py-spy raw, collapsed stacks): {kept}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from tests.reliability.conftest import (
 from .conftest import JOBS, SpreadLoad, Worker, kill, leaders, wait_for_leaders
 
 TAKEOVER_SECONDS = 5.0
+pytestmark = pytest.mark.timeout(60)  # each takes 6-20 s here
 
 
 @pytest.fixture
@@ -132,6 +133,8 @@ def run_many_processes(
         finally:
             views.close()
 
+        for process in [*servers, *workers]:
+            process.stop()  # before the store goes (the PostgreSQL schema is dropped next)
         logs = [p.log_text() for p in [*servers, *workers]]
         for job in JOBS:
             # The first term, and one more for each job the killed process led.
@@ -173,3 +176,39 @@ def test_serve_workers_on_one_sqlite_file_share_the_followers_and_survive_a_kill
         serve_args=[["--workers", "2"]],
         worker_count=1,
     )
+
+
+def test_serve_demo_with_workers_loads_the_demo_once_and_its_projections_follow(
+    strategy: Strategy, tmp_path: Path, servers: list[Server]
+) -> None:
+    """`ruswf serve --demo --workers 2` on an empty SQLite store: the demo is loaded once
+    (before the workers start), one worker leads the followers, and the board shows the
+    demo's initiatives."""
+    url = f"sqlite:///{tmp_path / 'ruswf.db'}"
+    server = Server(url, tmp_path / "serve.log", args=["--demo", "--workers", "2"])
+    servers.append(server)
+    server.start(timeout=60)
+    output = server.log_text()
+    assert output.count("Empty store: loading the demo") == 1
+    token = next(
+        line.split()[-1] for line in output.splitlines() if line.strip().startswith("reporter")
+    )
+    settings = Settings(database_url=url, log_format="json")
+    led = wait_for_leaders(settings, 10)
+    assert servers[0].process is not None
+    assert all(parent_pid(h.pid) == servers[0].process.pid for h in led.values())
+    app = make_app(url, strategy)
+    try:
+        views = Projections(app)
+        head = views.head()
+        assert head > 100
+        wait_for(lambda: all(r["position"] >= head for r in views.status()), 30)
+        response = httpx.get(
+            f"{server.url}/api/v1/initiatives",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert response.status_code == 200
+        assert response.json()["total"] == views.board(limit=1000)[1] > 10
+    finally:
+        app.close()

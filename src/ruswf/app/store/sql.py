@@ -94,17 +94,23 @@ class SqlStore:
         assert isinstance(found, str)
         return found
 
-    def render_postgres(self, template: str) -> sql.Composed:
+    def render_postgres(self, template: str) -> str:
         found = self._rendered.get(template)
         if found is None:
             if "%" in template:
                 msg = "pass '%' as a parameter, not in the statement"
                 raise ValueError(msg)
-            found = sql.SQL(template.replace("?", "%s")).format(
-                **{name: sql.Identifier(self.schema, name) for name in self._tables(template)}
+            # Rendered once to text: psycopg re-renders a `Composed` on every execute and
+            # caches the parsing of text queries only.
+            found = (
+                sql.SQL(template.replace("?", "%s"))
+                .format(
+                    **{name: sql.Identifier(self.schema, name) for name in self._tables(template)}
+                )
+                .as_string(None)
             )
             self._rendered[template] = found
-        assert isinstance(found, sql.Composed)
+        assert isinstance(found, str)
         return found
 
     # -- transactions ------------------------------------------------------------

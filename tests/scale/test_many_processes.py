@@ -133,9 +133,9 @@ def run_many_processes(
         finally:
             views.close()
 
+        logs = [p.log_text() for p in [*servers, *workers]]
         for process in [*servers, *workers]:
             process.stop()  # before the store goes (the PostgreSQL schema is dropped next)
-        logs = [p.log_text() for p in [*servers, *workers]]
         for job in JOBS:
             # The first term, and one more for each job the killed process led.
             expected = 2 if first[job].pid == killed else 1

@@ -8,6 +8,12 @@ connection that can die unnoticed: a failed poll is logged, retried with back-of
 the connection pool reconnects. Each poll reads the log once for all projections and
 applies each projection's part of the batch in that projection's own transaction.
 
+Two follower jobs follow the log: `projections` (every read model) and `ledger` (the audit
+ledger's sealer). Every process that runs them (`ruswf serve`, each of its `--workers`,
+`ruswf projections run`) contends for each job (`ruswf.app.store.leadership`): one process
+leads and runs it, the others stand by and take over when it dies. The tracking tables
+keep it exactly-once whoever applies an event; leadership only saves the wasted work.
+
 Notification ids can have gaps (a rolled-back insert uses up its id). A gap right after
 a projection's position may instead be an insert that has not committed yet, so an event
 after a gap is only applied once it is `gap_grace` seconds old; older gaps are gaps.

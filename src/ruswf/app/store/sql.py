@@ -51,6 +51,18 @@ class Tx:
         pg.execute(self._store.render_postgres(template), tuple(params))
         return list(pg.fetchall()) if pg.description else []
 
+    def executemany(self, template: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement per row of parameters (on PostgreSQL pipelined: one round
+        trip for all of them, not one each)."""
+        if not rows:
+            return
+        if self._store.backend == "sqlite":
+            raw: sqlite3.Cursor = self._cursor
+            raw.executemany(self._store.render_sqlite(template), [tuple(r) for r in rows])
+            return
+        pg: Cursor[DictRow] = self._cursor
+        pg.executemany(self._store.render_postgres(template), [tuple(r) for r in rows])
+
     def one(self, template: str, params: Sequence[Any] = ()) -> Row | None:
         rows = self.execute(template, params)
         return rows[0] if rows else None

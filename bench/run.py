@@ -44,6 +44,7 @@ from bench.harness import (
     rate,
     scratch_store,
 )
+from bench.shapes import bench_http_shapes
 from bench.webhooks import bench_webhook_lag
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
@@ -796,6 +797,7 @@ BENCHMARKS: dict[str, Callable[..., None]] = {
     "command_sqlite": bench_command_sqlite,
     "command_concurrent": bench_command_concurrent,
     "http_command": bench_http_command,
+    "http_shapes": bench_http_shapes,
     "replay": bench_replay,
     "lag": bench_lag,
     "webhook_lag": bench_webhook_lag,

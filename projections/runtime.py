@@ -8,6 +8,12 @@ connection that can die unnoticed: a failed poll is logged, retried with back-of
 the connection pool reconnects. Each poll reads the log once for all projections and
 applies each projection's part of the batch in that projection's own transaction.
 
+Two follower jobs follow the log: `projections` (every read model) and `ledger` (the audit
+ledger's sealer). Every process that runs them (`ruswf serve`, each of its `--workers`,
+`ruswf projections run`) contends for each job (`ruswf.app.store.leadership`): one process
+leads and runs it, the others stand by and take over when it dies. The tracking tables
+keep it exactly-once whoever applies an event; leadership only saves the wasted work.
+
 Notification ids can have gaps (a rolled-back insert uses up its id). A gap right after
 a projection's position may instead be an insert that has not committed yet, so an event
 after a gap is only applied once it is `gap_grace` seconds old; older gaps are gaps.
@@ -40,6 +46,7 @@ from projections.queries import Queries
 from projections.store import PositionMovedError, PostgresView, SQLiteView, View, ViewSpec
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
+from ruswf.app.store.leadership import CONTEND_INTERVAL, leader_job
 from ruswf.domain.errors import ValidationError
 
 log = structlog.get_logger("ruswf.projections")
@@ -329,69 +336,143 @@ def _first_line(error: BaseException) -> str:
 def follow(
     projections: Projections, stop: threading.Event, interval: float = POLL_INTERVAL
 ) -> None:
-    """Catch up every `interval` seconds until `stop` is set; errors are logged and
-    retried with exponential back-off, so a lost connection or a restarted database
-    only delays the projections."""
+    """Catch up the projections and seal the ledger every `interval` seconds, in this
+    thread, until `stop` is set; errors are logged and retried with exponential back-off,
+    so a lost connection or a restarted database only delays them."""
+
+    def step() -> None:
+        _log_applied(projections.catch_up(), projections.ledger.seal())
+
+    _poll(step, stop, interval, "projections_catch_up_failed", "projections_recovered")
+
+
+def follow_projections(
+    projections: Projections, stop: threading.Event, interval: float = POLL_INTERVAL
+) -> None:
+    """The `projections` follower job: catch up every `interval` seconds until `stop`."""
+
+    def step() -> None:
+        _log_applied(projections.catch_up(), 0)
+
+    _poll(step, stop, interval, "projections_catch_up_failed", "projections_recovered")
+
+
+def follow_ledger(
+    projections: Projections, stop: threading.Event, interval: float = POLL_INTERVAL
+) -> None:
+    """The `ledger` follower job: seal new events every `interval` seconds until `stop`."""
+
+    def step() -> None:
+        _log_applied(0, projections.ledger.seal())
+
+    _poll(step, stop, interval, "ledger_seal_failed", "ledger_recovered")
+
+
+def _log_applied(applied: int, sealed: int) -> None:
+    if applied:
+        log.info("projections_applied", events=applied)
+    if sealed:
+        log.info("ledger_sealed", events=sealed)
+
+
+def _poll(
+    step: Callable[[], None], stop: threading.Event, interval: float, failed: str, recovered: str
+) -> None:
     failures = 0
     while not stop.is_set():
         try:
-            applied = projections.catch_up()
-            sealed = projections.ledger.seal()
+            step()
         except Exception as error:
             failures += 1
             delay = _backoff(interval, failures)
             log.warning(
-                "projections_catch_up_failed",
-                error=_first_line(error),
-                failures=failures,
-                retry_in=round(delay, 2),
+                failed, error=_first_line(error), failures=failures, retry_in=round(delay, 2)
             )
             stop.wait(delay)
             continue
         if failures:
-            log.info("projections_recovered", failures=failures)
+            log.info(recovered, failures=failures)
             failures = 0
-        if applied:
-            log.info("projections_applied", events=applied)
-        if sealed:
-            log.info("ledger_sealed", events=sealed)
         stop.wait(interval)
 
 
-class EmbeddedRunner:
-    """Follows new events in a daemon thread of the serving process (SQLite needs no
-    second process)."""
+FOLLOWER_JOBS: dict[str, Callable[[Projections, threading.Event, float], None]] = {
+    "projections": follow_projections,
+    "ledger": follow_ledger,
+}
+"""The follower jobs over the event log, each led by one process of all those sharing the
+store (`ruswf.app.store.leadership`)."""
 
-    def __init__(self, projections: Projections, *, interval: float = POLL_INTERVAL) -> None:
+
+def _job(
+    run: Callable[[Projections, threading.Event, float], None],
+    projections: Projections,
+    interval: float,
+) -> Callable[[threading.Event], None]:
+    def job(stop: threading.Event) -> None:
+        run(projections, stop, interval)
+
+    return job
+
+
+class Followers:
+    """This process's bid to run the follower jobs (`FOLLOWER_JOBS`): each runs here only
+    while this process leads it, among every `ruswf serve` and `ruswf projections run`
+    sharing the store; the others stand by and take over when the leader dies."""
+
+    def __init__(
+        self,
+        projections: Projections,
+        *,
+        interval: float = POLL_INTERVAL,
+        contend_interval: float = CONTEND_INTERVAL,
+    ) -> None:
         self.projections = projections
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        settings = projections.app.settings
+        self.jobs = {
+            name: leader_job(
+                settings,
+                name,
+                _job(run, projections, interval),
+                interval=contend_interval,
+            )
+            for name, run in FOLLOWER_JOBS.items()
+        }
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(job.running for job in self.jobs.values())
+
+    def leading(self) -> list[str]:
+        """The jobs this process leads now."""
+        return [name for name, job in self.jobs.items() if job.is_leader]
+
+    def start(self) -> None:
+        """Start contending for every job (idempotent)."""
+        for job in self.jobs.values():
+            job.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the jobs led here (a batch in progress commits first) and give their locks up."""
+        for job in self.jobs.values():
+            job.stop(timeout)
+
+
+class EmbeddedRunner(Followers):
+    """The follower jobs in daemon threads of the serving process (SQLite needs no second
+    process); with several processes on one store only the leader of each job runs it."""
 
     def start(self) -> None:
         """Start following (idempotent)."""
         if self.running:
             return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=follow,
-            args=(self.projections, self._stop, self.interval),
-            name="ruswf-projections",
-            daemon=True,
-        )
-        self._thread.start()
+        super().start()
         log.info("projections_embedded_started", interval=self.interval)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop following and wait for the thread (a batch in progress commits first)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        """Stop following and wait for the threads (a batch in progress commits first)."""
+        super().stop(timeout)
         log.info("projections_embedded_stopped")
 
 
@@ -401,9 +482,10 @@ def run_worker(
     *,
     interval: float = POLL_INTERVAL,
     batch_size: int = BATCH_SIZE,
+    contend_interval: float = CONTEND_INTERVAL,
 ) -> None:
     """The worker of `ruswf projections run`: open the projections (retrying while the
-    store is unreachable) and follow the log until `stop` is set."""
+    store is unreachable), then lead or stand by for each follower job until `stop` is set."""
     projections: Projections | None = None
     failures = 0
     while projections is None and not stop.is_set():
@@ -419,20 +501,27 @@ def run_worker(
     if projections is None:
         return
     log.info("projection_worker_started", backend=app.settings.backend, status=projections.status())
+    followers = Followers(projections, interval=interval, contend_interval=contend_interval)
+    followers.start()
     try:
-        follow(projections, stop, interval)
+        stop.wait()
     finally:
+        followers.stop()
         projections.close()
         log.info("projection_worker_stopped")
 
 
 __all__: Sequence[str] = (
+    "FOLLOWER_JOBS",
     "NAMES",
     "READ_MODELS",
     "EmbeddedRunner",
+    "Followers",
     "ProjectionError",
     "Projections",
     "follow",
+    "follow_ledger",
+    "follow_projections",
     "make_view",
     "run_worker",
 )

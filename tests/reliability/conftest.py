@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,9 +64,16 @@ def make_tokens(database_url: str, strategy: Strategy) -> dict[str, str]:
 class Server:
     """`ruswf serve` in a subprocess on a free port, which a test may kill and restart."""
 
-    def __init__(self, database_url: str, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
+    ) -> None:
         self.database_url = database_url
         self.log = log
+        self.args = tuple(args)  # more `ruswf serve` options, e.g. ("--workers", "2")
         self.env = {
             **os.environ,
             "RUSWF_DATABASE_URL": database_url,
@@ -78,13 +85,21 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (`wait_ready` waits)."""
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
-                [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import psycopg
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
@@ -32,6 +30,7 @@ from ruswf.app.errors import (
 )
 from ruswf.app.idempotency import IdempotencyRecord, request_fingerprint
 from ruswf.app.settings import Settings
+from ruswf.app.store.locks import schema_creation_lock
 from ruswf.app.views import EventView, InitiativeView, state_label
 from ruswf.domain.commands import (
     ActorRef,
@@ -47,7 +46,6 @@ from ruswf.domain.lifecycle import Facts, State, allowed_actions
 from ruswf.domain.strategy import Strategy, parse_business_date
 
 log = structlog.get_logger("ruswf.app")
-SCHEMA_LOCK_KEY = 0x72757377  # "rusw": the advisory lock that serialises table creation
 
 
 class RusApp(Application[UUID]):
@@ -382,25 +380,6 @@ class RusApp(Application[UUID]):
             version=initiative.version,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-
-
-@contextmanager
-def schema_creation_lock(settings: Settings) -> Iterator[None]:
-    """Serialise table creation across processes starting at once on PostgreSQL.
-
-    Creating tables, types and functions "if not exists" from several processes at the
-    same moment fails with "tuple concurrently updated"; an advisory lock lets one
-    process create them and the others find them.
-    """
-    if settings.backend != "postgres":
-        yield
-        return
-    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 def _fields(command: Command) -> dict[str, Any]:

@@ -86,11 +86,12 @@ def serve(
             help="Follow new events with the embedded projection runner (off: run a worker)."
         ),
     ] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port.")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (and the projections, embedded) on the configured store."""
-    import uvicorn
-
-    from ruswf.api.main import create_app
+    from ruswf.cli.serving import run_server
 
     with services() as built:
         app = built.app
@@ -98,19 +99,10 @@ def serve(
             _prepare_demo(built, f"http://{host}:{port}")
         settings = app.settings
     try:
-        api = create_app(settings, embedded_projections=projections)
+        settings.trusted_proxy_networks()
     except SettingsError as error:
         fail(str(error))
-    uvicorn.run(
-        api,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        # The client address is ruswf's to decide (RUSWF_TRUSTED_PROXIES, api/ratelimit.py):
-        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1.
-        proxy_headers=False,
-    )
+    run_server(host, port, workers=workers, embedded_projections=projections)
 
 
 DEMO_USERS = (

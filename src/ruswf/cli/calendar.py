@@ -147,19 +147,14 @@ def ics(
     ] = None,
 ) -> None:
     """The annual cycle as an iCalendar file (every year the cycle covers)."""
-    from projections import Projections
-
     with services() as built:
         app = built.app
         if organisation is None:
             body = feed_for(app, "admin", council, None, lambda _org: [])
         else:
-            views = Projections(app)
-            try:
-                views.catch_up()
-                body = feed_for(app, "admin", council, organisation, views.followed_up)
-            finally:
-                views.close()
+            views = built.projections
+            views.catch_up()
+            body = feed_for(app, "admin", council, organisation, views.followed_up)
         try:
             out.write_bytes(body)
         except OSError as error:

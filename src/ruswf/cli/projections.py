@@ -21,9 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from projections import ProjectionError, Projections, render_annual, run_worker
 from projections.queries import FORMATS
-from projections.runtime import POLL_INTERVAL
+from projections.runtime import FOLLOWER_JOBS, POLL_INTERVAL
 from ruswf.app.errors import AppError
 from ruswf.app.notify.schedule import BackgroundJobs
+from ruswf.app.store.locks import current_leaders
 from ruswf.cli.common import fail, services
 from ruswf.domain.errors import DomainError
 
@@ -118,9 +119,11 @@ def rebuild(
 
 @projections_cli.command("status")
 def status() -> None:
-    """Per projection: schema version, position in the event log, the log's head and the lag."""
+    """Per projection: schema version, position in the event log, the log's head and the
+    lag; then which process leads each follower job (host, pid, since when)."""
     with opened_projections() as projections:
         rows = projections.status()
+        leaders = current_leaders(projections.app.settings, list(FOLLOWER_JOBS))
     width = max(len(row["name"]) for row in rows)
     typer.echo(
         f"{'projection':<{width}}  {'version':>7}  {'position':>10}  {'head':>10}  {'lag':>8}"
@@ -130,6 +133,15 @@ def status() -> None:
             f"{row['name']:<{width}}  {row['version']:>7}  {row['position']:>10}"
             f"  {row['head']:>10}  {row['lag']:>8}"
         )
+    typer.echo("")
+    typer.echo(f"{'job':<{width}}  leader")
+    for job, holder in leaders.items():
+        led = (
+            f"{holder.host} pid {holder.pid} since {holder.since.isoformat(timespec='seconds')}"
+            if holder is not None
+            else "none (no `ruswf serve` or `ruswf projections run` is running this job)"
+        )
+        typer.echo(f"{job:<{width}}  {led}")
 
 
 @report_cli.command("annual")

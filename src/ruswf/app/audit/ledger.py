@@ -293,11 +293,10 @@ class Ledger:
                         sealed_at,
                     )
                 )
-            for row in rows:
-                tx.execute(
-                    f"INSERT INTO {{ruswf_ledger}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
+            tx.executemany(
+                f"INSERT INTO {{ruswf_ledger}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             tx.execute(
                 "UPDATE {ruswf_ledger_head} SET position = ?, count = count + ?,"
                 " ledger_hash = ?, updated_at = ? WHERE id = 1",

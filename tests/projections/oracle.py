@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ruswf.app.service import RusApp
 from ruswf.domain.initiative import Initiative
-from ruswf.domain.strategy import ReportingPeriod, Strategy
+from ruswf.domain.strategy import Meeting, ReportingPeriod, Strategy
 
 DECISION_OUTCOMES = {
     "Approved": "approved",
@@ -278,21 +279,29 @@ def _desc(text: str) -> tuple[int, ...]:
 def meetings(log: Log, year: int, council: str | None = None) -> list[dict[str, Any]]:
     found: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def meeting(council_id: str, when: str, fmt: str = "") -> dict[str, Any]:
+    zone = ZoneInfo(log.strategy.timezone)
+
+    def meeting(council_id: str, when: str, known: Meeting | None = None) -> dict[str, Any]:
+        # Without adjustments every meeting is planned where the rules put it; a date
+        # outside the rules (history entered after the fact) has the default hours.
+        m = known or Meeting(council_id, date.fromisoformat(when), "")
         return found.setdefault(
             (when, council_id),
             {
                 "id": f"{council_id}-{when}",
                 "council": council_id,
                 "date": when,
-                "format": fmt,
+                "format": m.format,
+                "start": datetime.combine(m.date, m.start, zone).isoformat(),
+                "end": datetime.combine(m.date, m.end, zone).isoformat(),
+                "status": "planned",
                 "agenda": [],
                 "decisions": [],
             },
         )
 
     for m in log.strategy.meetings(year, council):
-        meeting(m.council, m.date.isoformat(), m.format)
+        meeting(m.council, m.date.isoformat(), m)
     placed = sorted(log.agenda.items(), key=lambda item: (item[1], item[0][2]))
     for (council_id, when, iid), _ in placed:
         if when.startswith(f"{year}-") and council in (None, council_id):

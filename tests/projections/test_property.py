@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from projections import Projections
 from ruswf.app.service import RusApp
-from ruswf.domain.commands import ActorRef
+from ruswf.domain.commands import ActorRef, Propose
 from ruswf.domain.strategy import Strategy
 
 from . import oracle
@@ -93,7 +93,8 @@ class History:
                 ("try_and_learn", "gender_equality"), self.rnd.randrange(3)
             ),
         }
-        view = self.app.propose(coordinator(lead), content, effective_date=self.day(), **self.key())
+        proposal = Propose(**content, effective_date=self.day())
+        view = self.app.propose(proposal, coordinator(lead), **self.key())
         self.ids.append(view.id)
 
     def act(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ruswf.api import audit, initiatives, reports, system
+from ruswf.api import audit, initiatives, reports, system, ui
 from ruswf.api.deps import ApiState
 from ruswf.api.middleware import RequestContextMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
         api.state.ruswf = ApiState(
             app=app, tokens=tokens, projections=views, max_body_bytes=settings.max_body_bytes
         )
+        api.state.ui = ui.build_state(app, tokens)  # the web UI's sessions
         try:
             yield
         finally:
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     api.include_router(initiatives.router)
     api.include_router(reports.router)
     api.include_router(audit.router)
+    ui.install(api)  # the web UI (outside the OpenAPI schema)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

@@ -3,6 +3,12 @@ labels, used by the web UI's timeline and the decision dossier."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+ZONE = ZoneInfo("Europe/Stockholm")
+"""Times are shown in Swedish time."""
+
 EVENT_LABELS: dict[str, tuple[str, str]] = {
     "Proposed": ("Förslag registrerat", "Proposed"),
     "Submitted": ("Skickat till beredning", "Submitted for preparation"),
@@ -90,3 +96,27 @@ def event_label(event_type: str, lang: str = "sv") -> str:
 
 def action_label(action: str, lang: str = "sv") -> str:
     return label(ACTION_LABELS, action, lang)
+
+
+def format_date(value: date | str | None, lang: str = "sv") -> str:
+    """'1 december 2026' (or 'December 1, 2026' in English)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        day = value.astimezone(ZONE).date() if value.tzinfo else value.date()
+    else:
+        day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if lang == "en":
+        return f"{MONTHS_EN[day.month - 1]} {day.day}, {day.year}"
+    return f"{day.day} {MONTHS_SV[day.month - 1]} {day.year}"
+
+
+def format_time(value: datetime | str | None, lang: str = "sv") -> str:
+    """'1 december 2026 19:16' in Europe/Stockholm."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZONE)
+    local = moment.astimezone(ZONE)
+    return f"{format_date(local.date(), lang)} {local:%H:%M}"

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from ruswf.app.labels import ROLE_LABELS, ZONE, format_date, format_time, label
 
-from ruswf.app.labels import MONTHS_EN, MONTHS_SV, ROLE_LABELS, label
+__all__ = ["LANGS", "LANG_COOKIE", "ZONE", "format_date", "format_time", "role_label", "t"]
 
 LANGS = ("sv", "en")
 LANG_COOKIE = "ruswf_lang"
-ZONE = ZoneInfo("Europe/Stockholm")
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "app_name": ("RUS-ärenden", "RUS initiatives"),
@@ -100,27 +98,3 @@ def t(key: str, lang: str) -> str:
 
 def role_label(role: str, lang: str) -> str:
     return label(ROLE_LABELS, role, lang)
-
-
-def format_date(value: date | str | None, lang: str = "sv") -> str:
-    """'1 december 2026' (or 'December 1, 2026' in English)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, datetime):
-        day = value.astimezone(ZONE).date() if value.tzinfo else value.date()
-    else:
-        day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
-    if lang == "en":
-        return f"{MONTHS_EN[day.month - 1]} {day.day}, {day.year}"
-    return f"{day.day} {MONTHS_SV[day.month - 1]} {day.year}"
-
-
-def format_time(value: datetime | str | None, lang: str = "sv") -> str:
-    """'1 december 2026 19:16' in Europe/Stockholm."""
-    if value is None or value == "":
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZONE)
-    local = moment.astimezone(ZONE)
-    return f"{format_date(local.date(), lang)} {local:%H:%M}"

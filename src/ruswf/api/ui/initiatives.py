@@ -32,6 +32,7 @@ from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
 from ruswf.domain.lifecycle import Action
 
 router = APIRouter(include_in_schema=False)
+DOSSIER_CSS = "/static/ui/dossier.css"
 
 SORTS = ("title", "state", "goal_area", "lead_actor", "last_change", "next_report_due")
 PER_COLUMN = 50
@@ -499,4 +500,4 @@ def dossier(
         found = build_dossier(page.app, initiative_id, number, ledger=ledger, people=people)
     except (DecisionNotFoundError, InitiativeNotFoundError) as missing:
         return error_page(page, 404, page.t("not_found"), str(missing))
-    return HTMLResponse(render_html(found))
+    return HTMLResponse(render_html(found, stylesheet=DOSSIER_CSS))

@@ -23,6 +23,7 @@ demo: $(STAMP)
 ## test: lint, type check and every test, PostgreSQL included
 test: lint typecheck
 	bash scripts/ensure-postgres.sh "$$RUSWF_TEST_DATABASE_URL"
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -186,6 +186,13 @@ def _upcoming(views: Any, page: Page, today: date) -> list[dict[str, Any]]:
     return sorted(found, key=lambda m: m["date"])
 
 
+def undecided(meeting: dict[str, Any]) -> Rows:
+    """The meeting's agenda items it has not decided (the agenda keeps decided ones: it is
+    the record of what the meeting had before it)."""
+    decided = {d["initiative_id"] for d in meeting["decisions"]}
+    return [a for a in meeting["agenda"] if a["initiative_id"] not in decided]
+
+
 def _secretary(page: Page, views: Any, today: date) -> list[dict[str, Any]]:
     sv = page.lang == "sv"
     upcoming = [
@@ -198,11 +205,11 @@ def _secretary(page: Page, views: Any, today: date) -> list[dict[str, Any]]:
         m
         for year in (today.year - 1, today.year)
         for m in views.meetings(year=year)
-        if m["date"] < today.isoformat() and m["agenda"]
+        if m["date"] < today.isoformat() and undecided(m)
     ]
     items = []
     for m in [*held, *upcoming[:1]]:
-        for a in m["agenda"]:
+        for a in undecided(m):
             items.append(
                 {
                     "href": f"/meetings/{m['id']}",
@@ -330,9 +337,19 @@ def arshjul(page: SignedIn, year: Year = None) -> Response:
     chosen = year or today.year
     wheel = svg.wheel(chosen, today, page.lang)
     rows: list[dict[str, Any]] = []
+    held = {m["id"]: m for m in page.projections().meetings(year=chosen)}
+    sv = page.lang == "sv"
     for m in actions.calendar_meetings(page.app, chosen):
         href = f"/meetings/{m.id}"
         label = f"{page.council_name(m.council)}"
+        found = held.get(m.id)
+        if found and (found["agenda"] or found["decisions"]):
+            decided, waiting = len(found["decisions"]), len(undecided(found))
+            label += (
+                f" ({decided} beslut, {waiting} på dagordningen)"
+                if sv
+                else f" ({decided} decisions, {waiting} on the agenda)"
+            )
         svg.place(
             wheel,
             "meetings",
@@ -348,7 +365,6 @@ def arshjul(page: SignedIn, year: Year = None) -> Response:
         href = f"/arshjul?year={chosen}#{event_id}"
         svg.place(wheel, "events", when, name, href, svg.OTHER_COLOUR)
         rows.append({"date": when, "kind": "RUS", "what": name, "href": href, "id": event_id})
-    sv = page.lang == "sv"
     due_text = "sista dag för lägesrapporter" if sv else "progress reports due"
     for n, p in enumerate(actions.reporting_periods(page.app, chosen)):
         href = f"/reports?year={chosen}#period-{p.id}"
@@ -412,19 +428,13 @@ def reports(page: SignedIn, year: Year = None) -> Response:
         completeness.append({"actor": actor, "cells": cells})
     sv = page.lang == "sv"
     outcomes = list(OUTCOME_LABELS)
-    decision_rows = []
+    decision_rows: list[tuple[str, float | None, str, str]] = []
     for g in page.app.strategy.goal_areas:
+        decision_rows.append((g.name, None, "", ""))
         for outcome in outcomes:
             value = sum(r.get(outcome, 0) or 0 for r in report["rows"] if r["goal_area"] == g.id)
             decision_rows.append(
-                (
-                    f"{g.name[:40]}… – {page.outcome(outcome)}"
-                    if len(g.name) > 40
-                    else f"{g.name} – {page.outcome(outcome)}",
-                    float(value),
-                    str(value),
-                    OUTCOME_COLOURS[outcome],
-                )
+                (page.outcome(outcome), float(value), str(value), OUTCOME_COLOURS[outcome])
             )
     decisions_chart = svg.bar_chart(
         "Beslut per målområde och utfall" if sv else "Decisions per goal area and outcome",
@@ -438,9 +448,10 @@ def reports(page: SignedIn, year: Year = None) -> Response:
             " below."
         ),
         decision_rows,
+        label_width=140,
         legend=[(page.outcome(o), OUTCOME_COLOURS[o]) for o in outcomes],
     )
-    completeness_rows = []
+    completeness_rows: list[tuple[str, float | None, str, str]] = []
     for row in completeness:
         owed = sum(c["owed"] for c in row["cells"])
         sent = sum(c["sent"] for c in row["cells"])

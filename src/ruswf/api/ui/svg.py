@@ -103,7 +103,8 @@ def add_arc(result: Wheel, first: date, last: date, label: str, href: str, colou
 @dataclass
 class Bar:
     label: str
-    value: float
+    value: float | None
+    """None: a group heading, not a bar."""
     text: str
     y: float
     width: float
@@ -124,24 +125,28 @@ class BarChart:
 def bar_chart(
     title: str,
     description: str,
-    rows: list[tuple[str, float, str, str]],
+    rows: list[tuple[str, float | None, str, str]],
     *,
     maximum: float | None = None,
     legend: list[tuple[str, str]] | None = None,
+    label_width: int = 240,
 ) -> BarChart:
-    """Horizontal bars: (label, value, value as text, colour) per row."""
-    label_width, plot, height = 260, 300, 22
-    top = max((v for _, v, _, _ in rows), default=0.0)
+    """Horizontal bars: (label, value, value as text, colour) per row; a row whose value
+    is None is a heading for the bars below it."""
+    plot, height, gap = 400, 20, 6
+    top = max((v for _, v, _, _ in rows if v is not None), default=0.0)
     scale = maximum if maximum else (top or 1.0)
-    bars = [
-        Bar(label, value, text, 10 + n * (height + 6), round(plot * value / scale, 1), colour)
-        for n, (label, value, text, colour) in enumerate(rows)
-    ]
+    bars = []
+    y = 6.0
+    for label, value, text, colour in rows:
+        width = 0.0 if value is None else round(plot * value / scale, 1)
+        bars.append(Bar(label, value, text, y, width, colour))
+        y += height + gap
     return BarChart(
         title,
         description,
-        label_width + plot + 80,
-        20 + len(rows) * (height + 6),
+        max(label_width + plot + 110, 760),
+        int(y) + 4,
         label_width,
         bars,
         legend or [],

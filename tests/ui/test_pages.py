@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -297,3 +299,34 @@ def test_lessons_are_searchable_and_link_to_their_initiative(
     assert "Förankra tidigt." in found
     assert f'href="/initiatives/{initiative}"' in found
     assert "Förankra tidigt." not in browser.http.get("/lessons?q=budget").text
+
+
+def test_a_page_says_it_is_updating_when_the_read_models_lag(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str]
+) -> None:
+    """A catch-up held up elsewhere (here: its lock held) is waited for a bounded time,
+    then the page says "uppdateras…" instead of showing old data as current."""
+    browser = signed_in("reporter")
+    browser.http.get("/initiatives")  # caught up
+    views = browser.http.app.state.ruswf.projections  # type: ignore[attr-defined]  # our FastAPI app
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with views._lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(5)
+        initiative = ready_for("submit")  # a new event the views cannot have seen
+        started = time.monotonic()
+        board = browser.http.get("/initiatives").text
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join(10)
+    assert "Uppdateras…" in board
+    assert initiative not in board
+    assert initiative in browser.http.get("/initiatives").text

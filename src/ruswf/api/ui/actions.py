@@ -3,6 +3,7 @@ place (so a change of the service's signatures is a change here only)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -24,9 +25,15 @@ def command_class(action: str) -> type[Command]:
         raise KeyError(action) from None
 
 
+@functools.cache
+def _form_fields(action: str) -> tuple[FieldInfo, ...]:
+    return tuple(fields_of(command_class(action)))
+
+
 def form_fields(action: str) -> list[FieldInfo]:
-    """The input fields a form for `action` shows (the business date defaults to today)."""
-    return fields_of(command_class(action))
+    """The input fields a form for `action` shows (the business date defaults to today).
+    The definitions never change in a process, so they are read once per action."""
+    return list(_form_fields(action))
 
 
 def propose(app: RusApp, actor: ActorRef, body: dict[str, Any], key: str) -> InitiativeView:

@@ -3,6 +3,7 @@ the language, rendering and the error pages."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -84,13 +85,19 @@ class Page:
         """The read models, caught up to the newest event (waiting a bounded time); when
         they still lag, the page says it is updating instead of showing old data as new."""
         views = self.api.projections
+        started = time.monotonic()
         try:
             views.catch_up(wait=READ_CATCH_UP_WAIT)
+            # A catch-up that returned before its wait ran to the head of the log; only
+            # one that gave up waiting for another (or failed) may leave the views behind.
+            waited = time.monotonic() - started >= READ_CATCH_UP_WAIT
         except Exception as error:
             if not is_store_error(error):
                 raise
             log.warning("projections_catch_up_skipped", reason=store_error_message(error))
-        self.stale = any(row["lag"] > 0 for row in views.status())
+            waited = True
+        if waited:
+            self.stale = any(row["lag"] > 0 for row in views.status())
         return views
 
     # -- words ------------------------------------------------------------------------

@@ -99,9 +99,9 @@ def _coordinator(page: Page, views: Any, rows: Rows, today: date) -> Rows:
         {
             "href": f"/initiatives/{r['id']}",
             "title": r["title"],
-            "detail": "Återsänd för komplettering" if sv else "Returned for revision",
+            "detail": _proposal_detail(r, sv),
             "due": None,
-            "overdue": False,
+            "overdue": r["last_event"] == "ReturnedForRevision",
         }
         for r in rows
         if r["lead_actor"] == org and r["state"] == "proposal"
@@ -118,6 +118,12 @@ def _coordinator(page: Page, views: Any, rows: Rows, today: date) -> Rows:
             "items": returned,
         },
     ]
+
+
+def _proposal_detail(row: dict[str, Any], sv: bool) -> str:
+    if row["last_event"] == "ReturnedForRevision":
+        return "Återsänd för komplettering" if sv else "Returned for revision"
+    return "Utkast, inte inskickat" if sv else "Draft, not submitted"
 
 
 def _preparer(page: Page, views: Any, rows: Rows, today: date) -> Rows:

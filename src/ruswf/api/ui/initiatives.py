@@ -319,24 +319,63 @@ def _action_forms(
     indicators = [i["name"] for i in view.indicators]
     for action in view.allowed_actions:
         current = values if action == failed else None
-        if action == Action.REVISE.value and current is None:
-            current = {f.name: getattr(view, f.name, None) for f in content_fields()}
-        forms.append(
-            build_form(
-                action=action,
-                url=f"/initiatives/{view.id}/actions/{action}",
-                title=_action_title(page, action),
-                infos=actions.form_fields(action),
-                strategy=page.app.strategy,
-                lang=page.lang,
-                today_year=page.app.today().year,
-                values=current,
-                error=error if action == failed else None,
-                indicators=indicators,
-                expected_version=view.version,
-            )
+        if current is None:
+            current = _defaults(page, view, action)
+        form = build_form(
+            action=action,
+            url=f"/initiatives/{view.id}/actions/{action}",
+            title=_action_title(page, action),
+            infos=actions.form_fields(action),
+            strategy=page.app.strategy,
+            lang=page.lang,
+            today_year=page.app.today().year,
+            values=current,
+            error=error if action == failed else None,
+            indicators=indicators,
+            expected_version=view.version,
         )
+        if action in (Action.SCHEDULE.value, Action.DEFER.value):
+            _hint_meetings(page, form, view)
+        forms.append(form)
     return forms
+
+
+def _defaults(page: Page, view: InitiativeView, action: str) -> dict[str, Any] | None:
+    """What a form starts with: the content for a revision, the first period not yet
+    reported for a progress report, the council of the agenda for a deferral."""
+    if action == Action.REVISE.value:
+        return {f.name: getattr(view, f.name, None) for f in content_fields()}
+    if action == Action.REPORT_PROGRESS.value and view.approval_period:
+        first = page.app.strategy.period(view.approval_period)
+        today = page.app.today()
+        for year in range(first.start.year, today.year + 2):
+            for period in actions.reporting_periods(page.app, year):
+                if period.start >= first.start and period.id not in view.reported_periods:
+                    return {"period": period.id}
+    return None
+
+
+def _hint_meetings(page: Page, form: Form, view: InitiativeView) -> None:
+    """Add the coming meetings of the deciding councils to the date field's hint."""
+    today = page.app.today()
+    councils = (
+        {view.agenda["council"]}
+        if view.agenda
+        else {c.id for c in page.app.strategy.deciding_councils}
+    )
+    coming = [
+        m
+        for year in (today.year, today.year + 1)
+        for m in actions.calendar_meetings(page.app, year)
+        if m.council in councils and m.date >= today
+    ][:4]
+    if not coming:
+        return
+    listed = ", ".join(f"{page.council_name(m.council)} {page.render_date(m.date)}" for m in coming)
+    for f in form.fields:
+        if f.name == "meeting_date":
+            lead = "Kommande möten" if page.lang == "sv" else "Coming meetings"
+            f.hint = f"{f.hint} {lead}: {listed}.".strip()
 
 
 def initiative_page(

@@ -175,3 +175,18 @@ def test_english_is_chosen_by_query_and_kept_in_a_cookie(
 def test_the_ui_is_not_in_the_openapi_schema(asgi: Callable[[], TestClient]) -> None:
     paths = asgi().get("/openapi.json").json()["paths"]
     assert not [p for p in paths if not p.startswith(("/api/", "/healthz", "/readyz"))]
+
+
+def test_too_many_failed_logins_are_refused_for_a_while(
+    settings: Settings, tokens: dict[str, str]
+) -> None:
+    from ruswf.api.main import create_app
+
+    limited = settings.model_copy(update={"auth_failures_per_minute": 3})
+    with TestClient(create_app(limited), follow_redirects=False) as client:
+        for _ in range(3):
+            assert client.post("/login", data={"token": "ruswf_x"}).status_code == 422
+        refused = client.post("/login", data={"token": tokens["coordinator"]})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "set-cookie" not in refused.headers

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from ruswf.api.ratelimit import AuthFailureLimit
 from ruswf.api.ui.base import HANDLERS, UiState
 from ruswf.api.ui.session import SessionStore
 from ruswf.app.service import RusApp
@@ -22,7 +23,10 @@ __all__ = ["UiState", "build_state", "install"]
 
 def build_state(app: RusApp, tokens: TokenStore) -> UiState:
     """The UI's per-process state (its sessions table beside the store)."""
-    return UiState(sessions=SessionStore(app, tokens))
+    return UiState(
+        sessions=SessionStore(app, tokens),
+        login_failures=AuthFailureLimit(app.settings.auth_failures_per_minute),
+    )
 
 
 def install(api: FastAPI) -> None:

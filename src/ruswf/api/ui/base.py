@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ruswf.api.deps import READ_CATCH_UP_WAIT, ApiState
+from ruswf.api.ratelimit import AuthFailureLimit
 from ruswf.api.ui import i18n
 from ruswf.api.ui.session import COOKIE, CsrfError, LoginRequiredError, SessionStore, UiUser
 from ruswf.app.authorization import ROLE_READS, Role
@@ -55,6 +56,8 @@ class UiState:
     """What the lifespan builds once per process for the UI."""
 
     sessions: SessionStore
+    login_failures: AuthFailureLimit
+    """Failed logins per client address (as the API counts its 401s)."""
 
 
 @dataclass

@@ -33,6 +33,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Nyckeln är ogiltig eller återkallad",
         "The token is invalid or revoked",
     ),
+    "too_many": (
+        "För många misslyckade inloggningar; försök igen om {seconds} sekunder",
+        "Too many failed sign-ins; try again in {seconds} seconds",
+    ),
     "signed_in_as": ("Inloggad som", "Signed in as"),
     "problem": ("Det finns ett problem", "There is a problem"),
     "error_prefix": ("Fel: ", "Error: "),

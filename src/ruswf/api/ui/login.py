@@ -41,10 +41,18 @@ def login_form(page: Anyone) -> Response:
 async def login(request: Request, page: Anyone) -> Response:
     if not same_origin(request):
         raise CsrfError("the login form was posted from another origin")
+    client = request.client.host if request.client else "unknown"
+    wait = page.ui.login_failures.retry_after(client)
+    if wait is not None:
+        field = _token_field(page, page.t("too_many").format(seconds=wait))
+        refused = page.render("login.html", status_code=429, field=field, errors=[field])
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     form = await request.form()
     token = str(form.get("token") or "").strip()
     started = await run_in_threadpool(page.ui.sessions.start, token) if token else None
     if started is None:
+        page.ui.login_failures.failed(client)
         field = _token_field(page, page.t("token_invalid"))
         return page.render("login.html", status_code=422, field=field, errors=[field])
     session_id, holder = started

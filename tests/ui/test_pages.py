@@ -330,3 +330,15 @@ def test_a_page_says_it_is_updating_when_the_read_models_lag(
     assert "Uppdateras…" in board
     assert initiative not in board
     assert initiative in browser.http.get("/initiatives").text
+
+
+def test_the_council_filter_keeps_the_initiatives_on_its_agenda(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str], app: RusApp
+) -> None:
+    on_agenda = ready_for("approve")
+    drafted = ready_for("submit")
+    browser = signed_in("reporter")
+    rsr = browser.http.get("/initiatives?council=rsr").text
+    assert on_agenda in rsr
+    assert drafted not in rsr
+    assert on_agenda not in browser.http.get("/initiatives?council=ssr").text

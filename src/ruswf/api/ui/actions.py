@@ -95,3 +95,30 @@ def cycle_events(app: RusApp, year: int) -> list[tuple[str, str, date]]:
 
 def reporting_periods(app: RusApp, year: int) -> list[ReportingPeriod]:
     return app.strategy.reporting_periods(year)
+
+
+BOARD_PAGE = 1000
+"""The largest page the board projection answers."""
+
+
+def board(
+    views: Any,
+    *,
+    state: str | None = None,
+    goal_area: str | None = None,
+    lead_actor: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Initiatives of the board projection matching the filters, most recently changed
+    first: the first `limit` (all when None) and how many match."""
+    rows: list[dict[str, Any]] = []
+    total = 0
+    while limit is None or len(rows) < limit:
+        want = BOARD_PAGE if limit is None else min(BOARD_PAGE, limit - len(rows))
+        found, total = views.board(
+            state=state, goal_area=goal_area, lead_actor=lead_actor, limit=want, offset=len(rows)
+        )
+        rows += found
+        if len(found) < want:
+            break
+    return rows, total

@@ -53,25 +53,30 @@ def board_rows(
 ) -> list[dict[str, Any]]:
     """Every initiative matching the filters (goal area, lead actor, the council whose
     agenda it is on, words of the title), most recently changed first."""
-    views = page.projections()
-    rows = _all_rows(views)
+    rows, _ = actions.board(page.projections(), goal_area=goal_area, lead_actor=lead_actor)
     words = (q or "").casefold().split()
-    found = [
+    return [
         r
         for r in rows
-        if (not goal_area or r["goal_area"] == goal_area)
-        and (not lead_actor or r["lead_actor"] == lead_actor)
-        and (not council or r["next_meeting_council"] == council)
+        if (not council or r["next_meeting_council"] == council)
         and all(w in f"{r['title']} {r['id']}".casefold() for w in words)
     ]
-    return sorted(found, key=lambda r: str(r["last_change"]), reverse=True)
 
 
-def _all_rows(views: Any) -> list[dict[str, Any]]:
-    from projections.board import Board
-
-    board: Board = views._model(Board)
-    return board.all_rows()
+def board_columns(
+    page: Page, goal_area: str | None, lead_actor: str | None
+) -> list[dict[str, Any]]:
+    """The board's columns without word or council filters: per state its newest
+    `PER_COLUMN` initiatives and how many it holds (a query per state, so a large store
+    is not read whole)."""
+    views = page.projections()
+    columns = []
+    for state in STATE_ORDER:
+        rows, total = actions.board(
+            views, state=state.value, goal_area=goal_area, lead_actor=lead_actor, limit=PER_COLUMN
+        )
+        columns.append({"state": state.value, "rows": rows, "total": total})
+    return columns
 
 
 def _filters(
@@ -92,24 +97,30 @@ def board(
     sort: Annotated[str, Query(max_length=30)] = "last_change",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
 ) -> Response:
-    rows = board_rows(page, goal_area, lead_actor, council, q)
     filters = _filters(goal_area, lead_actor, council, q)
     if sort not in SORTS:
         sort = "last_change"
-    ordered = sorted(rows, key=lambda r: str(r.get(sort) or ""), reverse=order == "desc")
-    columns = [
-        {
-            "state": s.value,
-            "rows": [r for r in rows if r["state"] == s.value][:PER_COLUMN],
-            "total": sum(1 for r in rows if r["state"] == s.value),
-        }
-        for s in STATE_ORDER
-    ]
+    ordered: list[dict[str, Any]] = []
+    if view == "board" and not council and not q:
+        columns = board_columns(page, goal_area, lead_actor)
+        total = sum(c["total"] for c in columns)
+    else:
+        rows = board_rows(page, goal_area, lead_actor, council, q)
+        total = len(rows)
+        ordered = sorted(rows, key=lambda r: str(r.get(sort) or ""), reverse=order == "desc")
+        columns = [
+            {
+                "state": s.value,
+                "rows": [r for r in rows if r["state"] == s.value][:PER_COLUMN],
+                "total": sum(1 for r in rows if r["state"] == s.value),
+            }
+            for s in STATE_ORDER
+        ]
     return page.render(
         "board.html",
         columns=columns,
         table=ordered[:TABLE_PAGE],
-        total=len(rows),
+        total=total,
         filters=filters,
         view=view,
         sort=sort,

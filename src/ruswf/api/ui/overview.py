@@ -57,10 +57,8 @@ def home(page: SignedIn) -> Response:
 
 
 def _board(views: Any) -> list[dict[str, Any]]:
-    from projections.board import Board
-
-    board: Board = views._model(Board)
-    return board.all_rows()
+    rows, _ = actions.board(views)
+    return rows
 
 
 def _coordinator(page: Page, views: Any, rows: Rows, today: date) -> Rows:

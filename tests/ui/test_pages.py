@@ -342,3 +342,22 @@ def test_the_council_filter_keeps_the_initiatives_on_its_agenda(
     assert on_agenda in rsr
     assert drafted not in rsr
     assert on_agenda not in browser.http.get("/initiatives?council=ssr").text
+
+
+def test_a_board_larger_than_a_page_is_read_per_column_and_page_by_page(
+    signed_in: Callable[[str], Browser],
+    ready_for: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ruswf.api.ui import actions as ui_actions
+
+    monkeypatch.setattr(ui_actions, "BOARD_PAGE", 1)  # every store is "large" now
+    drafted, scheduled, other = ready_for("submit"), ready_for("approve"), ready_for("submit")
+    browser = signed_in("reporter")
+    board = browser.http.get("/initiatives").text
+    proposals = board.split('data-state="proposal"', 1)[1].split("</section>", 1)[0]
+    decisions = board.split('data-state="decision"', 1)[1].split("</section>", 1)[0]
+    assert drafted in proposals and other in proposals and scheduled not in proposals
+    assert scheduled in decisions
+    table = browser.http.get("/initiatives?view=table").text
+    assert all(i in table for i in (drafted, scheduled, other))

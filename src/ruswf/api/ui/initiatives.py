@@ -67,16 +67,32 @@ def board_columns(
     page: Page, goal_area: str | None, lead_actor: str | None
 ) -> list[dict[str, Any]]:
     """The board's columns without word or council filters: per state its newest
-    `PER_COLUMN` initiatives and how many it holds (a query per state, so a large store
-    is not read whole)."""
+    `PER_COLUMN` initiatives and how many it holds. One page of the projection holds
+    them all in a small store; a large one is asked per state (it is not read whole)."""
     views = page.projections()
+    first, total = actions.board(
+        views, goal_area=goal_area, lead_actor=lead_actor, limit=actions.BOARD_PAGE
+    )
+    if total <= len(first):
+        return _columns(first)
     columns = []
     for state in STATE_ORDER:
-        rows, total = actions.board(
+        rows, count = actions.board(
             views, state=state.value, goal_area=goal_area, lead_actor=lead_actor, limit=PER_COLUMN
         )
-        columns.append({"state": state.value, "rows": rows, "total": total})
+        columns.append({"state": state.value, "rows": rows, "total": count})
     return columns
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "state": s.value,
+            "rows": [r for r in rows if r["state"] == s.value][:PER_COLUMN],
+            "total": sum(1 for r in rows if r["state"] == s.value),
+        }
+        for s in STATE_ORDER
+    ]
 
 
 def _filters(
@@ -108,14 +124,7 @@ def board(
         rows = board_rows(page, goal_area, lead_actor, council, q)
         total = len(rows)
         ordered = sorted(rows, key=lambda r: str(r.get(sort) or ""), reverse=order == "desc")
-        columns = [
-            {
-                "state": s.value,
-                "rows": [r for r in rows if r["state"] == s.value][:PER_COLUMN],
-                "total": sum(1 for r in rows if r["state"] == s.value),
-            }
-            for s in STATE_ORDER
-        ]
+        columns = _columns(rows)
     return page.render(
         "board.html",
         columns=columns,

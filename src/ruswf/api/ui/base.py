@@ -127,6 +127,18 @@ class Page:
         found = self.app.strategy.council(council_id or "")
         return found.name if found else (council_id or "")
 
+    def named(self, kind: str, item_id: object) -> str:
+        """The name of a priority, principle or arena of the strategy (its id if none)."""
+        items: tuple[Any, ...] = getattr(self.app.strategy, kind)
+        return next((i.name for i in items if i.id == item_id), str(item_id))
+
+    def choice(self, field_name: str, value: str | None) -> str:
+        """A fixed choice (recommendation, progress status) in words."""
+        from ruswf.api.ui.forms import CHOICE_LABELS
+
+        pair = CHOICE_LABELS.get(field_name, {}).get(value or "")
+        return (pair[1] if self.lang == "en" else pair[0]) if pair else (value or "")
+
     def outcome(self, outcome: str) -> str:
         pair = OUTCOME_LABELS.get(outcome)
         return (pair[1] if self.lang == "en" else pair[0]) if pair else outcome
@@ -148,6 +160,8 @@ class Page:
             "actor_name": self.actor_name,
             "council_name": self.council_name,
             "outcome": self.outcome,
+            "named": self.named,
+            "choice": self.choice,
         }
         html = templates.get_template(template).render(
             page=self,

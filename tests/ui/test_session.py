@@ -190,3 +190,10 @@ def test_too_many_failed_logins_are_refused_for_a_while(
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
     assert "set-cookie" not in refused.headers
+
+
+def test_the_language_link_keeps_the_page_and_its_filters(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    html = signed_in("coordinator").http.get("/initiatives?goal_area=grow&q=fond").text
+    assert 'href="/initiatives?goal_area=grow&amp;q=fond&amp;lang=en"' in html

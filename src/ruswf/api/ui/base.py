@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import structlog
 from fastapi import Depends, Request
@@ -163,8 +164,17 @@ class Page:
             "named": self.named,
             "choice": self.choice,
         }
+        other = "sv" if lang == "en" else "en"
+        query = urlencode(
+            [
+                *((k, v) for k, v in self.request.query_params.multi_items() if k != "lang"),
+                ("lang", other),
+            ]
+        )
         html = templates.get_template(template).render(
             page=self,
+            other_lang=other,
+            switch_lang=f"{self.request.url.path}?{query}",
             lang=lang,
             user=self.user,
             path=self.request.url.path,

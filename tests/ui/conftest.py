@@ -68,7 +68,7 @@ def signed_in(asgi: Callable[[], TestClient], tokens: dict[str, str]) -> Callabl
         client = asgi()
         answer = client.post("/login", data={"token": tokens[who]})
         assert answer.status_code == 303, answer.text
-        page = client.get("/initiatives")
+        page = client.get("/logout")  # the sign-out form carries the csrf_token
         found = CSRF.search(page.text)
         assert found, page.text[:500]
         return Browser(client, found.group(1))

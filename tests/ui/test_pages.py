@@ -75,6 +75,7 @@ def test_the_page_offers_a_form_for_exactly_the_allowed_actions(
     initiative = ready_for(ready)
     html = signed_in(who).http.get(f"/initiatives/{initiative}").text
     assert set(FORM_ACTION.findall(html)) == offered
+    assert html.count('method="post"') == len(offered)  # no other form posts
     assert set(app.get_initiative(initiative, actor(who)).allowed_actions) == offered
 
 

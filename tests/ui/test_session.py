@@ -120,6 +120,7 @@ def test_revoking_the_token_ends_its_sessions(
 
 def test_logout_ends_the_session(signed_in: Callable[[str], Browser]) -> None:
     browser = signed_in("coordinator")
+    assert 'action="/logout"' in browser.http.get("/logout").text
     cookie = browser.http.cookies["ruswf_session"]
     answer = browser.post("/logout", {})
     assert answer.status_code == 303

@@ -248,6 +248,7 @@ def _as_of(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
+        value = value.replace(" ", "+")  # an offset's "+" sent unencoded reads as a space
         if len(value) == 10:
             moment = datetime.combine(date.fromisoformat(value), time(23, 59, 59, 999999))
         else:

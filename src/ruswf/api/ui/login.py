@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from ruswf.api.ui.base import Anyone, log, remember_language
+from ruswf.api.ui.base import Anyone, SignedIn, log, remember_language
 from ruswf.api.ui.forms import FormField
 from ruswf.api.ui.session import (
     COOKIE,
@@ -69,6 +69,13 @@ async def login(request: Request, page: Anyone) -> Response:
     )
     remember_language(request, response)
     return response
+
+
+@router.get("/logout")
+def logout_form(page: SignedIn) -> Response:
+    """Signing out is a POST (with the session's csrf_token) from this page, so the other
+    pages carry no form but their actions'."""
+    return page.render("logout.html")
 
 
 @router.post("/logout")

@@ -364,3 +364,13 @@ def test_a_board_larger_than_a_page_is_read_per_column_and_page_by_page(
     assert scheduled in decisions
     table = browser.http.get("/initiatives?view=table").text
     assert all(i in table for i in (drafted, scheduled, other))
+
+
+def test_the_as_of_view_takes_a_moment_with_its_offset(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str], app: RusApp
+) -> None:
+    initiative = ready_for("close")
+    second = app.history(initiative)[1].recorded_at  # e.g. 2026-12-01T19:16:00.123456+00:00
+    html = signed_in("auditor").http.get(f"/initiatives/{initiative}?as_of={second}").text
+    assert 'data-current-state="council_preparation"' in html
+    assert html.split('id="historik"', 1)[1].count('class="timeline__item"') == 2

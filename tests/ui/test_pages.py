@@ -374,3 +374,35 @@ def test_the_as_of_view_takes_a_moment_with_its_offset(
     html = signed_in("auditor").http.get(f"/initiatives/{initiative}?as_of={second}").text
     assert 'data-current-state="council_preparation"' in html
     assert html.split('id="historik"', 1)[1].count('class="timeline__item"') == 2
+
+
+def test_proposing_for_another_organisation_is_refused_at_the_lead_actor_field(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    answer = signed_in("coordinator").post(
+        "/initiatives/new",
+        {"title": "Annans", "summary": "Inte vår.", "goal_area": "grow", "lead_actor": "kramfors"},
+    )
+    assert answer.status_code == 403
+    assert '<a href="#propose-lead_actor">' in answer.text
+    assert "Annans" not in signed_in("coordinator").http.get("/initiatives").text
+
+
+def test_submitting_the_same_form_twice_records_it_once(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str], app: RusApp
+) -> None:
+    initiative = ready_for("report_progress")
+    browser = signed_in("coordinator")
+    form = {
+        "idempotency_key": "form-1",
+        "period": "2026-T1",
+        "status": "on_track",
+        "narrative": "Enligt plan.",
+    }
+    path = f"/initiatives/{initiative}/actions/report_progress"
+    assert browser.post(path, form).status_code == 303
+    assert browser.post(path, form).status_code == 303
+    assert app.get_initiative(initiative).version == 6
+    changed = browser.post(path, {**form, "narrative": "Annat."})
+    assert changed.status_code == 409
+    assert app.get_initiative(initiative).version == 6

@@ -22,6 +22,7 @@ from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisi
 from ruswf.app.authorization import PROPOSE, ROLE_ACTIONS, Role
 from ruswf.app.errors import (
     ConcurrencyConflictError,
+    IdempotencyKeyReusedError,
     InitiativeNotFoundError,
     PermissionDeniedError,
     StaleVersionError,
@@ -213,18 +214,25 @@ async def propose(request: Request, page: SignedIn) -> Response:
     try:
         body = body_from_form(infos, data)
         view = await run_in_threadpool(actions.propose, page.app, page.actor, body, key)
-    except ValidationError as error:
+    except (ValidationError, PermissionDeniedError) as error:
+        # Another organisation as lead actor is refused (403) at its field, like bad input.
+        status = 403 if isinstance(error, PermissionDeniedError) else 422
+        at_field = (
+            ValidationError("lead_actor", str(error))
+            if isinstance(error, PermissionDeniedError)
+            else error
+        )
         values = {i.name: _raw(data, i.name, i.spec.widget) for i in infos}
-        failed = _propose_form(page, values, error)
+        failed = _propose_form(page, values, at_field)
         return page.render(
             "new.html",
-            status_code=422,
+            status_code=status,
             form=failed,
             errors=failed.errors,
             general_errors=failed.general_errors,
         )
-    except PermissionDeniedError as error:
-        return _forbidden(page, str(error), str(error))
+    except IdempotencyKeyReusedError as error:
+        return error_page(page, 409, page.t("conflict"), str(error))
     log.info("ui_proposed", initiative_id=view.id)
     return RedirectResponse(f"/initiatives/{view.id}", status_code=303)
 
@@ -504,7 +512,12 @@ async def act(request: Request, page: SignedIn, initiative_id: str, action: str)
             )
         except PermissionDeniedError as error:
             return _forbidden(page, str(error), str(error), initiative_id)
-        except (TransitionNotAllowedError, StaleVersionError, ConcurrencyConflictError) as error:
+        except (
+            TransitionNotAllowedError,
+            StaleVersionError,
+            ConcurrencyConflictError,
+            IdempotencyKeyReusedError,
+        ) as error:
             return error_page(
                 page, 409, page.t("conflict"), str(error), back=f"/initiatives/{initiative_id}"
             )

@@ -457,27 +457,34 @@ def reports(page: SignedIn, year: Year = None) -> Response:
     )
     completeness_rows: list[tuple[str, float | None, str, str]] = []
     for row in completeness:
-        owed = sum(c["owed"] for c in row["cells"])
-        sent = sum(c["sent"] for c in row["cells"])
-        share = sent / owed if owed else 0.0
-        completeness_rows.append(
-            (
-                page.actor_name(row["actor"]),
-                share,
-                f"{round(share * 100)} % ({sent}/{owed})",
-                "#1d4f91",
-            )
-        )
+        completeness_rows.append((page.actor_name(row["actor"]), None, "", ""))
+        for c in row["cells"]:
+            if c["owed"]:
+                share = c["sent"] / c["owed"]
+                completeness_rows.append(
+                    (
+                        c["period"],
+                        share,
+                        f"{round(share * 100)} % ({c['sent']}/{c['owed']})",
+                        "#1d4f91",
+                    )
+                )
     completeness_chart = svg.bar_chart(
-        "Rapporteringsgrad per aktör" if sv else "Reporting completeness per actor",
+        "Rapporteringsgrad per aktör och period"
+        if sv
+        else "Reporting completeness per actor and period",
         (
-            "Andel inlämnade av skyldiga lägesrapporter under året per aktör; per period i"
-            " tabellen nedan."
+            "Andel inlämnade av skyldiga lägesrapporter per aktör och rapportperiod; samma"
+            " siffror finns i tabellen nedan."
         )
         if sv
-        else "Share of owed progress reports submitted in the year per actor; per period below.",
+        else (
+            "Share of owed progress reports submitted per actor and reporting period; the"
+            " same figures are in the table below."
+        ),
         completeness_rows,
         maximum=1.0,
+        label_width=140,
     )
     late = [o for o in obligations if o["status"] == "overdue"]
     har = views.har_och_nu(today=today)

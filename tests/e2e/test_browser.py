@@ -159,6 +159,7 @@ def test_every_page_has_no_serious_accessibility_violations(
     for page, paths in pages.items():
         for path in paths:
             page.goto(f"{site.url}{path}")
+            shoot(page, "axe" + re.sub(r"[^a-z0-9]+", "-", path.lower()).rstrip("-"))
             if found := serious(axe, page):
                 problems[path] = found
     coordinator.goto(f"{site.url}/initiatives/new")  # a failed submit: summary and messages
@@ -168,6 +169,7 @@ def test_every_page_has_no_serious_accessibility_violations(
     anonymous = browser.new_page()
     try:
         anonymous.goto(f"{site.url}/login")
+        shoot(anonymous, "axe-login")
         if found := serious(axe, anonymous):
             problems["/login"] = found
     finally:

@@ -31,6 +31,11 @@ CHOICE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+INDICATOR_FORMAT = (
+    "En indikator per rad: namn; enhet; utgångsvärde; målvärde (t.ex. Nya jobb; antal; 0; 20).",
+    "One indicator per line: name; unit; baseline; target (e.g. New jobs; count; 0; 20).",
+)
+
 REASONS_SV: dict[str, str] = {
     "is required": "Fyll i {label}",
     "must not be empty": "Fyll i {label}",
@@ -121,11 +126,14 @@ def build_form(
             choices = [
                 (c, labels[c][1 if lang == "en" else 0] if c in labels else c) for c in s.choices
             ]
+        hint = s.hint(lang)
+        if s.widget == "indicators":  # how the form writes the list
+            hint = f"{hint} {INDICATOR_FORMAT[1 if lang == 'en' else 0]}".strip()
         item = FormField(
             name=info.name,
             id=f"{action}-{info.name}",
             label=s.label(lang),
-            hint=s.hint(lang),
+            hint=hint,
             widget=s.widget,
             required=info.required,
             choices=choices,

@@ -346,6 +346,8 @@ def arshjul(page: SignedIn, year: Year = None) -> Response:
     for m in actions.calendar_meetings(page.app, chosen):
         href = f"/meetings/{m.id}"
         label = f"{page.council_name(m.council)}"
+        if getattr(m, "status", "planned") == "cancelled":  # once the calendar has them
+            label += " (inställt)" if sv else " (cancelled)"
         found = held.get(m.id)
         if found and (found["agenda"] or found["decisions"]):
             decided, waiting = len(found["decisions"]), len(undecided(found))

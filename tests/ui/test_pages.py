@@ -408,3 +408,13 @@ def test_submitting_the_same_form_twice_records_it_once(
     changed = browser.post(path, {**form, "narrative": "Annat."})
     assert changed.status_code == 409
     assert app.get_initiative(initiative).version == 6
+
+
+def test_the_meetings_page_lists_the_years_meetings_per_council(
+    signed_in: Callable[[str], Browser], app: RusApp
+) -> None:
+    html = signed_in("reporter").http.get("/meetings?year=2026").text
+    for council in app.strategy.councils:
+        assert f'id="council-{council.id}"' in html
+    for meeting in app.strategy.meetings(2026):
+        assert f'href="/meetings/{meeting.id}"' in html

@@ -418,3 +418,31 @@ def test_the_meetings_page_lists_the_years_meetings_per_council(
         assert f'id="council-{council.id}"' in html
     for meeting in app.strategy.meetings(2026):
         assert f'href="/meetings/{meeting.id}"' in html
+
+
+def test_a_revision_records_only_what_was_changed_in_the_form(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str], app: RusApp
+) -> None:
+    initiative = ready_for("revise")
+    browser = signed_in("coordinator")
+    html = browser.http.get(f"/initiatives/{initiative}").text
+    assert 'value="Branschanalys – besöksnäringen"' in html  # the form starts from the content
+    view = app.get_initiative(initiative)
+    answer = browser.post(
+        f"/initiatives/{initiative}/actions/revise",
+        {
+            "title": "Branschanalys 2027",
+            "summary": view.summary,
+            "goal_area": view.goal_area,
+            "lead_actor": view.lead_actor,
+            "priorities": view.priorities,
+            "partner_actors": [],  # emptied
+            "principles": view.principles,
+            "arena": str(view.arena),
+            "indicators": "Nya företag; antal; 0; 20",
+        },
+    )
+    assert answer.status_code == 303
+    revised = app.history(initiative)[-1]
+    assert revised.type == "Revised"
+    assert revised.data["changes"] == {"title": "Branschanalys 2027", "partner_actors": []}

@@ -29,6 +29,7 @@ demo: $(STAMP)
 ## test: lint, type check and every test, PostgreSQL included, with the coverage floor
 test: lint typecheck
 	bash scripts/ensure-postgres.sh "$$RUSWF_TEST_DATABASE_URL"
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest -q --cov --cov-report=term
 
 ## lint: ruff (lint and format check)

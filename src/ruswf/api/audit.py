@@ -110,7 +110,8 @@ def dossier(
         format is None and "text/html" in request.headers.get("accept", "")
     )
     if wants_html:
-        return HTMLResponse(render_html(found))
+        # The web UI's style sheet (same origin): no inline style for the CSP to refuse.
+        return HTMLResponse(render_html(found, stylesheet="/static/ui/dossier.css"))
     return JSONResponse(found)
 
 

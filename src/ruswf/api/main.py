@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from projections import EmbeddedRunner
-from ruswf.api import audit, initiatives, reports, system, webhooks
+from ruswf.api import audit, initiatives, reports, system, ui, webhooks
 from ruswf.api import calendar as calendar_api
 from ruswf.api.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from ruswf.api.problems import install_problem_handlers, problem_openapi
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
             webhooks=(lambda: services.webhooks) if embedded_projections else None,
         ).start()
         api.state.ruswf = services
+        api.state.ui = ui.build_state(services.app, services.tokens)  # the web UI's sessions
         try:
             yield
         finally:
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, embedded_projections: bool =
     api.include_router(audit.router)
     api.include_router(calendar_api.router)
     api.include_router(webhooks.router)
+    ui.install(api)  # the web UI (outside the OpenAPI schema)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.audit.people import People
 from ruswf.app.errors import AppError
+from ruswf.app.labels import event_label, format_date, format_time
 from ruswf.app.service import RusApp
 from ruswf.app.views import EventView
 from ruswf.domain.strategy import Strategy
@@ -43,6 +44,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_templates.filters.update(sv_date=format_date, sv_time=format_time, event_label=event_label)
 
 
 class DecisionNotFoundError(AppError):
@@ -163,10 +165,13 @@ def _seal(ledger: Ledger, initiative_id: str, version: int) -> dict[str, Any]:
     return {"sealed": False}
 
 
-def render_html(dossier: dict[str, Any]) -> str:
-    """The dossier as a printable HTML page (escaped throughout)."""
+def render_html(dossier: dict[str, Any], *, stylesheet: str | None = None) -> str:
+    """The dossier as a printable HTML page (escaped throughout), in Swedish with Swedish
+    dates. Served (`stylesheet`: the web UI's style sheet) it links its style, so a CSP
+    without inline styles holds; as a file on its own it carries the style inline."""
     return _templates.get_template("dossier.html").render(
         d=dossier,
+        stylesheet=stylesheet,
         outcome_labels=OUTCOME_LABELS,
         recommendation_labels=RECOMMENDATION_LABELS,
     )

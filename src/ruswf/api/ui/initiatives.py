@@ -1,0 +1,576 @@
+"""/initiatives: the board and table, CSV, proposing, one initiative (now or as it
+stood), its action forms, and the decision dossier."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ruswf.api.deps import LedgerDep, PeopleDep
+from ruswf.api.ui import actions
+from ruswf.api.ui.base import STATE_ORDER, Page, SignedIn, error_page, log
+from ruswf.api.ui.csvout import to_csv
+from ruswf.api.ui.forms import Form, body_from_form, build_form
+from ruswf.api.ui.i18n import ZONE
+from ruswf.api.ui.session import COOKIE, check_csrf
+from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
+from ruswf.app.authorization import PROPOSE, ROLE_ACTIONS, Role
+from ruswf.app.errors import (
+    ConcurrencyConflictError,
+    IdempotencyKeyReusedError,
+    InitiativeNotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+)
+from ruswf.app.views import EventView, InitiativeView
+from ruswf.domain.commands import content_fields
+from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
+from ruswf.domain.lifecycle import Action
+
+router = APIRouter(include_in_schema=False)
+DOSSIER_CSS = "/static/ui/dossier.css"
+
+SORTS = ("title", "state", "goal_area", "lead_actor", "last_change", "next_report_due")
+PER_COLUMN = 50
+TABLE_PAGE = 200
+WHY_KEYS = ("reason", "comment", "decision_text", "memo", "narrative", "final_report")
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+# -- the board -------------------------------------------------------------------------
+
+
+def board_rows(
+    page: Page,
+    goal_area: str | None,
+    lead_actor: str | None,
+    council: str | None,
+    q: str | None,
+) -> list[dict[str, Any]]:
+    """Every initiative matching the filters (goal area, lead actor, the council whose
+    agenda it is on, words of the title), most recently changed first."""
+    rows, _ = actions.board(page.projections(), goal_area=goal_area, lead_actor=lead_actor)
+    words = (q or "").casefold().split()
+    return [
+        r
+        for r in rows
+        if (not council or r["next_meeting_council"] == council)
+        and all(w in f"{r['title']} {r['id']}".casefold() for w in words)
+    ]
+
+
+def board_columns(
+    page: Page, goal_area: str | None, lead_actor: str | None
+) -> list[dict[str, Any]]:
+    """The board's columns without word or council filters: per state its newest
+    `PER_COLUMN` initiatives and how many it holds. One page of the projection holds
+    them all in a small store; a large one is asked per state (it is not read whole)."""
+    views = page.projections()
+    first, total = actions.board(
+        views, goal_area=goal_area, lead_actor=lead_actor, limit=actions.BOARD_PAGE
+    )
+    if total <= len(first):
+        return _columns(first)
+    columns = []
+    for state in STATE_ORDER:
+        rows, count = actions.board(
+            views, state=state.value, goal_area=goal_area, lead_actor=lead_actor, limit=PER_COLUMN
+        )
+        columns.append({"state": state.value, "rows": rows, "total": count})
+    return columns
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "state": s.value,
+            "rows": [r for r in rows if r["state"] == s.value][:PER_COLUMN],
+            "total": sum(1 for r in rows if r["state"] == s.value),
+        }
+        for s in STATE_ORDER
+    ]
+
+
+def _filters(
+    goal_area: str | None, lead_actor: str | None, council: str | None, q: str | None
+) -> dict[str, str]:
+    given = {"goal_area": goal_area, "lead_actor": lead_actor, "council": council, "q": q}
+    return {k: v for k, v in given.items() if v}
+
+
+@router.get("/initiatives")
+def board(
+    page: SignedIn,
+    goal_area: Text = None,
+    lead_actor: Text = None,
+    council: Text = None,
+    q: Text = None,
+    view: Annotated[str, Query(pattern="^(board|table)$")] = "board",
+    sort: Annotated[str, Query(max_length=30)] = "last_change",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+) -> Response:
+    filters = _filters(goal_area, lead_actor, council, q)
+    if sort not in SORTS:
+        sort = "last_change"
+    ordered: list[dict[str, Any]] = []
+    if view == "board" and not council and not q:
+        columns = board_columns(page, goal_area, lead_actor)
+        total = sum(c["total"] for c in columns)
+    else:
+        rows = board_rows(page, goal_area, lead_actor, council, q)
+        total = len(rows)
+        ordered = sorted(rows, key=lambda r: str(r.get(sort) or ""), reverse=order == "desc")
+        columns = _columns(rows)
+    return page.render(
+        "board.html",
+        columns=columns,
+        table=ordered[:TABLE_PAGE],
+        total=total,
+        filters=filters,
+        view=view,
+        sort=sort,
+        order=order,
+        sorts=SORTS,
+        may_propose=PROPOSE in ROLE_ACTIONS[Role(page.actor.role)],
+    )
+
+
+@router.get("/initiatives.csv")
+def board_csv(
+    page: SignedIn,
+    goal_area: Text = None,
+    lead_actor: Text = None,
+    council: Text = None,
+    q: Text = None,
+) -> Response:
+    rows = board_rows(page, goal_area, lead_actor, council, q)
+    header = (
+        "id",
+        "title",
+        "state",
+        "goal_area",
+        "lead_actor",
+        "next_meeting",
+        "next_meeting_council",
+        "next_report_period",
+        "next_report_due",
+        "last_change",
+    )
+    body = to_csv(header, ([r.get(c) for c in header] for r in rows))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="insatser.csv"'},
+    )
+
+
+# -- proposing ---------------------------------------------------------------------------
+
+
+def _propose_form(
+    page: Page, values: dict[str, Any] | None = None, error: ValidationError | None = None
+) -> Form:
+    defaults = {"lead_actor": page.actor.organisation}
+    return build_form(
+        action="propose",
+        url="/initiatives/new",
+        title=_action_title(page, "propose"),
+        infos=actions.form_fields("propose"),
+        strategy=page.app.strategy,
+        lang=page.lang,
+        today_year=page.app.today().year,
+        values=values or defaults,
+        error=error,
+    )
+
+
+def _action_title(page: Page, action: str) -> str:
+    from ruswf.app.labels import action_label
+
+    return action_label(action, page.lang)
+
+
+@router.get("/initiatives/new")
+def new_form(page: SignedIn) -> Response:
+    if PROPOSE not in ROLE_ACTIONS[Role(page.actor.role)]:
+        return _forbidden(page, "Din roll kan inte föreslå insatser.", "Your role cannot propose.")
+    form = _propose_form(page)
+    return page.render("new.html", form=form, errors=[], general_errors=[])
+
+
+@router.post("/initiatives/new")
+async def propose(request: Request, page: SignedIn) -> Response:
+    form = await request.form()
+    check_csrf(request, request.cookies.get(COOKIE), form.get("csrf_token"))
+    data = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+    infos = actions.form_fields("propose")
+    key = str(form.get("idempotency_key") or secrets.token_urlsafe(16))
+    body: dict[str, Any] = {}
+    try:
+        body = body_from_form(infos, data)
+        view = await run_in_threadpool(actions.propose, page.app, page.actor, body, key)
+    except (ValidationError, PermissionDeniedError) as error:
+        # Another organisation as lead actor is refused (403) at its field, like bad input.
+        status = 403 if isinstance(error, PermissionDeniedError) else 422
+        at_field = (
+            ValidationError("lead_actor", str(error))
+            if isinstance(error, PermissionDeniedError)
+            else error
+        )
+        values = {i.name: _raw(data, i.name, i.spec.widget) for i in infos}
+        failed = _propose_form(page, values, at_field)
+        return page.render(
+            "new.html",
+            status_code=status,
+            form=failed,
+            errors=failed.errors,
+            general_errors=failed.general_errors,
+        )
+    except IdempotencyKeyReusedError as error:
+        return error_page(page, 409, page.t("conflict"), str(error))
+    log.info("ui_proposed", initiative_id=view.id)
+    return RedirectResponse(f"/initiatives/{view.id}", status_code=303)
+
+
+def _raw(data: dict[str, list[Any]], name: str, widget: str) -> Any:
+    """A submitted value as the form shows it again."""
+    values = [v for v in data.get(name, []) if isinstance(v, str)]
+    if widget == "multiselect":
+        return values
+    if widget == "indicator_values":
+        prefix = f"{name}."
+        return {k[len(prefix) :]: v[0] for k, v in data.items() if k.startswith(prefix) and v}
+    return values[0] if values else None
+
+
+# -- one initiative ----------------------------------------------------------------------
+
+
+def _as_of(value: str | None) -> datetime | None:
+    """A moment from the as-of picker: a date (the end of that day) or a local time."""
+    if not value:
+        return None
+    try:
+        value = value.replace(" ", "+")  # an offset's "+" sent unencoded reads as a space
+        if len(value) == 10:
+            moment = datetime.combine(date.fromisoformat(value), time(23, 59, 59, 999999))
+        else:
+            moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("as_of", "must be a date or a date and time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZONE)
+
+
+def _timeline(page: Page, events: list[EventView], initiative_id: str) -> list[dict[str, Any]]:
+    numbers = {e.version: n for n, e in enumerate(decisions(events), start=1)}
+    items = []
+    for e in events:
+        why = next((str(e.data[k]) for k in WHY_KEYS if e.data.get(k)), "")
+        meeting = None
+        if e.data.get("council") and e.data.get("meeting_date"):
+            meeting = {
+                "id": f"{e.data['council']}-{e.data['meeting_date']}",
+                "council": e.data["council"],
+                "date": e.data["meeting_date"],
+            }
+        items.append(
+            {
+                "version": e.version,
+                "type": e.type,
+                "actor": e.actor,
+                "recorded_at": e.recorded_at,
+                "effective_date": e.effective_date,
+                "why": why,
+                "data": e.data,
+                "meeting": meeting,
+                "dossier": f"/initiatives/{initiative_id}/beslut/{numbers[e.version]}"
+                if e.version in numbers
+                else None,
+            }
+        )
+    return items
+
+
+def _next_step(
+    page: Page, view: InitiativeView, obligations: list[dict[str, Any]]
+) -> tuple[str, str]:
+    sv = page.lang == "sv"
+    lead = page.actor_name(view.lead_actor)
+    group = page.council_name("strategic_group")
+    if view.state == "proposal":
+        return (
+            ("Skickas till beredning" if sv else "Submit for preparation"),
+            (f"Samordnare hos {lead}" if sv else f"Coordinator of {lead}"),
+        )
+    if view.state == "council_preparation":
+        step = (
+            ("Beredning registreras" if sv else "Record the preparation")
+            if not view.preparation
+            else ("Sätts upp på ett rådsmöte" if sv else "Schedule for a council meeting")
+        )
+        return step, group
+    if view.state == "decision" and view.agenda:
+        council = page.council_name(view.agenda["council"])
+        when = page.render_date(view.agenda["meeting_date"])
+        return (
+            (f"Beslut i {council} {when}" if sv else f"Decision in {council} on {when}"),
+            (f"Sekreteraren i {council}" if sv else f"The secretary of {council}"),
+        )
+    if view.state == "follow_up":
+        owed = [o for o in obligations if o["status"] != "submitted"]
+        if owed:
+            first = owed[0]
+            when = page.render_date(first["due_date"])
+            step = (
+                f"Lägesrapport för {first['period']} senast {when}"
+                if sv
+                else f"Progress report for {first['period']} by {when}"
+            )
+        else:
+            step = "Lägesrapport varje rapportperiod" if sv else "A progress report each period"
+        return step, (f"Samordnare hos {lead}" if sv else f"Coordinator of {lead}")
+    return ("Inget – ärendet är avslutat" if sv else "None – the case is finished"), "–"
+
+
+def _action_forms(
+    page: Page,
+    view: InitiativeView,
+    failed: str | None = None,
+    values: dict[str, Any] | None = None,
+    error: ValidationError | None = None,
+) -> list[Form]:
+    forms = []
+    indicators = [i["name"] for i in view.indicators]
+    for action in view.allowed_actions:
+        current = values if action == failed else None
+        if current is None:
+            current = _defaults(page, view, action)
+        form = build_form(
+            action=action,
+            url=f"/initiatives/{view.id}/actions/{action}",
+            title=_action_title(page, action),
+            infos=actions.form_fields(action),
+            strategy=page.app.strategy,
+            lang=page.lang,
+            today_year=page.app.today().year,
+            values=current,
+            error=error if action == failed else None,
+            indicators=indicators,
+            expected_version=view.version,
+        )
+        if action in (Action.SCHEDULE.value, Action.DEFER.value):
+            _hint_meetings(page, form, view)
+        forms.append(form)
+    return forms
+
+
+def _defaults(page: Page, view: InitiativeView, action: str) -> dict[str, Any] | None:
+    """What a form starts with: the content for a revision, the first period not yet
+    reported for a progress report, the council of the agenda for a deferral."""
+    if action == Action.REVISE.value:
+        return {f.name: getattr(view, f.name, None) for f in content_fields()}
+    if action == Action.REPORT_PROGRESS.value and view.approval_period:
+        first = page.app.strategy.period(view.approval_period)
+        today = page.app.today()
+        for year in range(first.start.year, today.year + 2):
+            for period in actions.reporting_periods(page.app, year):
+                if period.start >= first.start and period.id not in view.reported_periods:
+                    return {"period": period.id}
+    return None
+
+
+def _hint_meetings(page: Page, form: Form, view: InitiativeView) -> None:
+    """Add the coming meetings of the deciding councils to the date field's hint."""
+    today = page.app.today()
+    councils = (
+        {view.agenda["council"]}
+        if view.agenda
+        else {c.id for c in page.app.strategy.deciding_councils}
+    )
+    coming = [
+        m
+        for year in (today.year, today.year + 1)
+        for m in actions.calendar_meetings(page.app, year)
+        if m.council in councils and m.date >= today
+    ][:4]
+    if not coming:
+        return
+    listed = ", ".join(f"{page.council_name(m.council)} {page.render_date(m.date)}" for m in coming)
+    for f in form.fields:
+        if f.name == "meeting_date":
+            lead = "Kommande möten" if page.lang == "sv" else "Coming meetings"
+            f.hint = f"{f.hint} {lead}: {listed}.".strip()
+
+
+def initiative_page(
+    page: Page,
+    initiative_id: str,
+    *,
+    version: int | None = None,
+    as_of: str | None = None,
+    failed: str | None = None,
+    values: dict[str, Any] | None = None,
+    error: ValidationError | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The initiative page (now, or as it stood at `version` / `as_of`)."""
+    past = version is not None or bool(as_of)
+    if past and not page.may_read("history"):
+        return _forbidden(
+            page, "Din roll får inte läsa historiken.", "Your role may not read the history."
+        )
+    try:
+        moment = _as_of(as_of)
+        current = actions.initiative(page.app, initiative_id, page.actor)
+        view = (
+            actions.initiative(page.app, initiative_id, page.actor, version=version, as_of=moment)
+            if past
+            else current
+        )
+    except InitiativeNotFoundError as missing:
+        return error_page(page, 404, page.t("not_found"), str(missing))
+    except ValidationError as bad:
+        return error_page(page, 422, page.t("problem"), f"{bad.field}: {bad.reason}")
+    may_history = page.may_read("history")
+    events = actions.history(page.app, initiative_id) if may_history else []
+    timeline = _timeline(page, events, view.id)
+    shown = [e for e in timeline if e["version"] <= view.version]
+    obligations = [
+        o
+        for o in page.projections().obligations(actor=view.lead_actor)
+        if o["initiative_id"] == view.id
+    ]
+    step, owner = _next_step(page, view, obligations)
+    forms = [] if past else _action_forms(page, view, failed, values, error)
+    errors = [f for form in forms for f in form.errors]
+    general = [g for form in forms for g in form.general_errors]
+    return page.render(
+        "initiative.html",
+        status_code=status_code,
+        i=view,
+        current_version=current.version,
+        past=past,
+        as_of=as_of or "",
+        timeline=shown,
+        versions=timeline,
+        may_history=may_history,
+        obligations=obligations,
+        next_step=step,
+        owner=owner,
+        forms=forms,
+        errors=errors,
+        general_errors=general,
+    )
+
+
+@router.get("/initiatives/{initiative_id}")
+def show(
+    page: SignedIn,
+    initiative_id: str,
+    version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
+    as_of: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    return initiative_page(page, initiative_id, version=version, as_of=as_of or None)
+
+
+@router.post("/initiatives/{initiative_id}/actions/{action}")
+async def act(request: Request, page: SignedIn, initiative_id: str, action: str) -> Response:
+    form = await request.form()
+    check_csrf(request, request.cookies.get(COOKIE), form.get("csrf_token"))
+    try:
+        infos = actions.form_fields(action)
+    except KeyError:
+        return error_page(page, 404, page.t("not_found"), f"unknown action {action!r}")
+    data = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+    raw_version = str(form.get("expected_version") or "")
+    expected = int(raw_version) if raw_version.isdigit() else None
+    key = str(form.get("idempotency_key") or secrets.token_urlsafe(16))
+    shown = {i.name: _raw(data, i.name, i.spec.widget) for i in infos}
+
+    def perform() -> Response:
+        try:
+            body = body_from_form(infos, data)
+            if action == Action.REVISE.value:
+                body = _changes_only(page, initiative_id, body)
+            actions.act(
+                page.app,
+                initiative_id,
+                action,
+                page.actor,
+                body,
+                expected_version=expected,
+                key=key,
+            )
+        except ValidationError as error:
+            return initiative_page(
+                page, initiative_id, failed=action, values=shown, error=error, status_code=422
+            )
+        except PermissionDeniedError as error:
+            return _forbidden(page, str(error), str(error), initiative_id)
+        except (
+            TransitionNotAllowedError,
+            StaleVersionError,
+            ConcurrencyConflictError,
+            IdempotencyKeyReusedError,
+        ) as error:
+            return error_page(
+                page, 409, page.t("conflict"), str(error), back=f"/initiatives/{initiative_id}"
+            )
+        except InitiativeNotFoundError as error:
+            return error_page(page, 404, page.t("not_found"), str(error))
+        log.info("ui_action", initiative_id=initiative_id, action=action)
+        return RedirectResponse(f"/initiatives/{initiative_id}", status_code=303)
+
+    return await run_in_threadpool(perform)
+
+
+def _changes_only(page: Page, initiative_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A revision's body with only the fields that differ from the current content (a
+    list emptied in the form counts as a change)."""
+    current = actions.initiative(page.app, initiative_id, page.actor)
+    changes: dict[str, Any] = {}
+    for info in content_fields():
+        now = getattr(current, info.name, None)
+        if info.name in body:
+            if body[info.name] != now:
+                changes[info.name] = body[info.name]
+        elif info.spec.widget in ("multiselect", "indicators") and now:
+            changes[info.name] = []
+    if "comment" in body:
+        changes["comment"] = body["comment"]
+    return changes
+
+
+def _forbidden(page: Page, sv: str, en: str, back_to: str | None = None) -> Response:
+    return error_page(
+        page,
+        403,
+        page.t("forbidden"),
+        en if page.lang == "en" else sv,
+        back=f"/initiatives/{back_to}" if back_to else None,
+    )
+
+
+# -- the decision dossier ----------------------------------------------------------------
+
+
+@router.get("/initiatives/{initiative_id}/beslut/{number}")
+def dossier(
+    page: SignedIn, initiative_id: str, number: int, people: PeopleDep, ledger: LedgerDep
+) -> Response:
+    if not page.may_read("history"):
+        return _forbidden(
+            page,
+            "Din roll får inte läsa beslutsunderlag.",
+            "Your role may not read decision dossiers.",
+        )
+    try:
+        found = build_dossier(page.app, initiative_id, number, ledger=ledger, people=people)
+    except (DecisionNotFoundError, InitiativeNotFoundError) as missing:
+        return error_page(page, 404, page.t("not_found"), str(missing))
+    return HTMLResponse(render_html(found, stylesheet=DOSSIER_CSS))

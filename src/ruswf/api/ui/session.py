@@ -1,0 +1,160 @@
+"""Browser sessions and CSRF for the web UI.
+
+`POST /login` exchanges a bearer token for a server-side session: the browser gets a
+random session id in an HttpOnly, SameSite=Lax cookie (Secure over HTTPS); the store
+keeps only the id's SHA-256 and the token sealed with a key derived from the id
+(AES-GCM), so the table alone reveals neither. Each request unseals the token and checks
+it with the token store, so revoking the token ends its sessions at once.
+
+The CSRF token of a session is an HMAC of its id: tied to the session, nothing stored.
+Every POST also passes an Origin / Sec-Fetch-Site check.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from fastapi import Request
+
+from ruswf.app.service import RusApp
+from ruswf.app.store.sql import SqlStore
+from ruswf.app.store.tokens import TokenInfo, TokenStore
+from ruswf.domain.commands import ActorRef
+
+COOKIE = "ruswf_session"
+SESSION_HOURS = 12
+TABLE = "ruswf_ui_sessions"
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS {ruswf_ui_sessions} ("
+    " session_hash TEXT PRIMARY KEY, sealed_token TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, expires_at TEXT NOT NULL)",
+)
+
+
+class LoginRequiredError(Exception):
+    """No valid session: the UI answers 303 to /login."""
+
+
+class CsrfError(Exception):
+    """A POST without a valid csrf_token, or from another origin: 403, nothing recorded."""
+
+
+@dataclass(frozen=True)
+class UiUser:
+    """The signed-in user of one request."""
+
+    actor: ActorRef
+    csrf_token: str
+    token_id: str
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _key(session_id: str) -> bytes:
+    return hashlib.sha256(b"ruswf-ui-session-seal:" + session_id.encode()).digest()
+
+
+def csrf_for(session_id: str) -> str:
+    return hmac.new(session_id.encode(), b"ruswf-ui-csrf", hashlib.sha256).hexdigest()
+
+
+class SessionStore:
+    """Sessions in a table beside the event store (`ruswf_ui_sessions`)."""
+
+    def __init__(self, app: RusApp, tokens: TokenStore) -> None:
+        self.sql = SqlStore(app)
+        self.tokens = tokens
+        self.sql.create(_DDL, TABLE)
+
+    def start(self, token: str) -> tuple[str, TokenInfo] | None:
+        """A new session for a valid token: (session id, holder); None for a bad token."""
+        holder = self.tokens.authenticate(token)
+        if holder is None:
+            return None
+        session_id = secrets.token_urlsafe(32)
+        nonce = secrets.token_bytes(12)
+        sealed = nonce + AESGCM(_key(session_id)).encrypt(nonce, token.encode(), None)
+        now = datetime.now(UTC)
+        with self.sql.write() as tx:
+            tx.execute(
+                "DELETE FROM {ruswf_ui_sessions} WHERE expires_at < ?",
+                (now.isoformat(timespec="seconds"),),
+            )
+            tx.execute(
+                "INSERT INTO {ruswf_ui_sessions} (session_hash, sealed_token, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?)",
+                (
+                    _digest(session_id),
+                    base64.b64encode(sealed).decode(),
+                    now.isoformat(timespec="seconds"),
+                    (now + timedelta(hours=SESSION_HOURS)).isoformat(timespec="seconds"),
+                ),
+            )
+        return session_id, holder
+
+    def user(self, session_id: str | None) -> UiUser | None:
+        """The session's user, if the session exists, has not expired and its token is
+        still valid (checked with the token store on every call)."""
+        if not session_id or len(session_id) > 100:
+            return None
+        with self.sql.read() as tx:
+            row = tx.one(
+                "SELECT sealed_token, expires_at FROM {ruswf_ui_sessions} WHERE session_hash = ?",
+                (_digest(session_id),),
+            )
+        if row is None or row["expires_at"] < datetime.now(UTC).isoformat(timespec="seconds"):
+            return None
+        raw = base64.b64decode(row["sealed_token"])
+        try:
+            token = AESGCM(_key(session_id)).decrypt(raw[:12], raw[12:], None).decode()
+        except InvalidTag:
+            return None
+        holder = self.tokens.authenticate(token)
+        if holder is None:
+            self.end(session_id)
+            return None
+        actor = ActorRef(holder.user, holder.organisation, holder.role)
+        return UiUser(actor=actor, csrf_token=csrf_for(session_id), token_id=holder.id)
+
+    def end(self, session_id: str | None) -> None:
+        if session_id:
+            with self.sql.write() as tx:
+                tx.execute(
+                    "DELETE FROM {ruswf_ui_sessions} WHERE session_hash = ?",
+                    (_digest(session_id),),
+                )
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+def check_csrf(request: Request, session_id: str | None, sent: object) -> None:
+    """Refuse (CsrfError) a POST from another origin or without the session's token."""
+    if not same_origin(request):
+        raise CsrfError("the request comes from another origin")
+    if not session_id or not isinstance(sent, str):
+        raise CsrfError("the form has no csrf_token")
+    if not hmac.compare_digest(csrf_for(session_id), sent):
+        raise CsrfError("the form's csrf_token does not belong to this session")
+
+
+def is_secure(request: Request) -> bool:
+    return request.url.scheme == "https"

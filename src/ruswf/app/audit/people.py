@@ -330,9 +330,9 @@ class People:
                 # The 32-bit transaction id, as `backend_xmin` in pg_stat_activity is.
                 tx.execute(
                     "INSERT INTO {ruswf_people_erasures} (person_id, requested_at, erase_xid)"
-                    " VALUES (?, ?, (txid_current() - (txid_current() >> 32 << 32))::text)"
-                    " ON CONFLICT (person_id) DO UPDATE SET erase_xid = EXCLUDED.erase_xid,"
-                    " completed_at = NULL",
+                    " VALUES (?, ?, mod(txid_current(), 4294967296)::text)"
+                    # Erasing again removes nothing more: the first erasure's is the one.
+                    " ON CONFLICT (person_id) DO NOTHING",
                     (person_id, now),
                 )
         log.info("person_erased", person_id=person_id, by=erased_by)

@@ -4,7 +4,9 @@ once the reader has gone, and the person's GET says when."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -19,6 +21,7 @@ from fastapi.testclient import TestClient
 from psycopg import IsolationLevel, sql
 
 from tests.conftest import PG_URL, STORES
+from tests.security.server import RUSWF
 
 NAME = "Greta Raderasdotter"
 Auth = Callable[[str], dict[str, str]]
@@ -174,3 +177,33 @@ def test_postgres_erase_with_an_old_snapshot_open_answers_pending_then_completes
         job.rollback()
     later = client.get(f"/api/v1/people/{person['id']}", headers=auth("admin")).json()
     assert later["erasure"] == "complete"
+
+
+def gdpr(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [RUSWF, "gdpr", *args],
+        env={**os.environ, "RUSWF_DATABASE_URL": database_url, "RUSWF_LOG_LEVEL": "error"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_gdpr_status_reports_a_pending_erasure_until_it_is_complete(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ruswf.db'}"
+    registered = gdpr(url, "register", "--name", NAME)
+    assert registered.returncode == 0, registered.stderr
+    person_id = registered.stdout.strip().splitlines()[-1]
+    with open_reader(url):
+        erased = gdpr(url, "erase", "--person", person_id)
+        assert erased.returncode == 0, erased.stderr
+        assert "pending" in erased.stdout
+        waiting = gdpr(url, "status")
+        assert waiting.returncode == 3
+        assert f"{person_id}" in waiting.stdout
+        assert "pending" in waiting.stdout
+    done = gdpr(url, "status")
+    assert done.returncode == 0, done.stderr
+    assert "complete" in done.stdout
+    assert NAME.encode() not in stored_bytes(url)

@@ -24,7 +24,9 @@ def test_second_demo_start_revokes_the_first_demo_tokens(
     content: dict[str, object],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    app.propose(Propose(**content), coordinator)  # a store with events: no demo walk, only tokens
+    app.propose(
+        Propose(**coordinator), Propose(**content)
+    )  # a store with events: no demo walk, only tokens
     for _start in (1, 2):
         built = Services(settings)
         try:

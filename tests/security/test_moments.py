@@ -3,11 +3,17 @@ field, never 500."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.security.server import RUSWF
 
 OUT_OF_RANGE = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]
 Auth = Callable[[str], dict[str, str]]
@@ -47,3 +53,29 @@ def test_as_of_with_an_offset_still_reads_the_past(
         headers=auth("auditor"),
     )
     assert answer.status_code == 200, answer.text
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [RUSWF, *args],
+        env={**os.environ, "RUSWF_DATABASE_URL": f"sqlite:///{tmp_path / 'ruswf.db'}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_as_of_outside_the_utc_calendar_fails_with_one_line(tmp_path: Path) -> None:
+    done = run_cli(
+        tmp_path, "audit", "history", str(uuid4()), "--as-of", "9999-12-31T23:59:59-23:59"
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "ruswf: error: --as-of: 9999-12-31T23:59:59-23:59 is outside the years 1-9999 in UTC"
+    ]
+
+
+def test_cli_export_up_to_the_last_day_there_is_works(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "audit", "export", "--to", "9999-12-31", "--out", str(tmp_path / "x"))
+    assert done.returncode == 0, done.stderr

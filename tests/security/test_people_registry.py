@@ -85,3 +85,17 @@ def test_coordinator_reads_only_own_organisations_contact_persons(
     assert "Sara" not in other.text
     for role in ("admin", "auditor", "preparer"):
         assert client.get(path, headers=auth(role)).status_code == 200
+
+
+def test_coordinator_registers_contact_persons_of_its_own_organisation_only(
+    client: TestClient, same_user_two_orgs: dict[str, dict[str, str]]
+) -> None:
+    headers = same_user_two_orgs["sundsvall"]
+    other = client.post(
+        "/api/v1/people", json={"name": "Hanna", "organisation": "harnosand"}, headers=headers
+    )
+    assert other.status_code == 403, other.text
+    default = client.post("/api/v1/people", json={"name": "Sara"}, headers=headers)
+    assert default.status_code == 201, default.text
+    assert default.json()["organisation"] == "sundsvall"
+    assert client.get(f"/api/v1/people/{default.json()['id']}", headers=headers).status_code == 200

@@ -103,3 +103,15 @@ def test_audit_output_files_are_owner_only_and_never_written_through_a_link(
     assert refused.returncode != 0
     assert "symbolic link" in refused.stderr
     assert victim.read_text() == "keep me\n"
+
+
+def test_restore_into_a_new_sqlite_store_is_owner_only(sqlite_url: str, tmp_path: Path) -> None:
+    assert ruswf(sqlite_url, "token", "list").returncode == 0
+    backup = tmp_path / "ruswf.backup"
+    assert ruswf(sqlite_url, "backup", str(backup)).returncode == 0
+    restored = tmp_path / "restored" / "ruswf.db"
+    done = ruswf(f"sqlite:///{restored}", "restore", str(backup))
+    assert done.returncode == 0, done.stderr
+    assert {f.name: mode(f) for f in restored.parent.iterdir()} == {
+        f.name: 0o600 for f in restored.parent.iterdir()
+    }

@@ -176,13 +176,26 @@ def register_person(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> dict[str, Any]:
     """Add a contact person to the erasable registry; reference the answer's `id` as an
-    initiative's `contact_person`. Events never hold the name or contact details."""
+    initiative's `contact_person`. Events never hold the name or contact details. A
+    coordinator registers persons of its own organisation (the default)."""
     _require_role(caller, PEOPLE_REGISTRARS, "register people")
+    organisation = body.organisation
+    if Role(caller.role) in LEAD_ACTOR_BOUND:
+        # A coordinator's contact persons are its own organisation's (and only those it
+        # may read back).
+        if organisation not in (None, caller.organisation):
+            raise ProblemError(
+                403,
+                f"a coordinator registers only contact persons of their own organisation"
+                f" ({caller.organisation})",
+                needed_organisation=organisation,
+            )
+        organisation = caller.organisation
     person = people.register(
         body.name,
         email=body.email,
         phone=body.phone,
-        organisation=body.organisation,
+        organisation=organisation,
         registered_by=caller.user,
         registered_by_organisation=caller.organisation,
         idempotency_key=idempotency_key,

@@ -3,7 +3,7 @@ an initiative (which only roles that may read its history may ask for)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -12,16 +12,13 @@ from pydantic import AfterValidator
 from ruswf.api.deps import CurrentUser
 from ruswf.api.problems import ProblemError
 from ruswf.app.authorization import ROLE_READS, Role
+from ruswf.app.moments import in_utc
 
 
 def _in_utc(value: datetime) -> datetime:
-    """The moment in UTC (no offset: UTC). A moment whose UTC time is outside the years
-    1-9999 (`9999-12-31T23:59:59-23:59`) is invalid input, not a server error."""
-    try:
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    except OverflowError:
-        msg = "the moment in UTC is outside the years 1-9999"
-        raise ValueError(msg) from None
+    """Out of range (`9999-12-31T23:59:59-23:59`) is invalid input, not a server error:
+    pydantic turns the ValueError into a 422 naming the field."""
+    return in_utc(value)
 
 
 Moment = Annotated[datetime, AfterValidator(_in_utc)]

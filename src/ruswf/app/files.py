@@ -25,8 +25,7 @@ def refuse_link(path: Path) -> None:
 
 def private_dir(path: Path) -> None:
     """Create `path` (and missing parents) readable by its owner only; an existing
-    directory is left as it is, a link in its place is refused."""
-    refuse_link(path)
+    directory (or the link to one that the operator named) is left as it is."""
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
 
 

@@ -127,9 +127,9 @@ def _prepare_demo(built: Services, url: str) -> None:
     for info, token in renewed:
         typer.echo(f"  {info.role:<12} {info.organisation:<22} {token}")
     typer.echo(
-        "Only these demo tokens are valid: each `ruswf serve --demo` revokes the earlier\n"
-        "ones and prints new ones (start it again to get them again; only hashes are\n"
-        "stored). `ruswf token list` shows them, `ruswf token revoke ID` ends one.\n"
+        "Each `ruswf serve --demo` revokes the earlier demo tokens and prints new ones\n"
+        "(only hashes are stored: start it again to get them again). `ruswf token list`\n"
+        "shows them, `ruswf token revoke ID` ends one.\n"
     )
 
 

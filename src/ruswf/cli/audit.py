@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ruswf.app.audit.people import People
+from ruswf.app.moments import MomentOutOfRangeError, in_utc
 from ruswf.app.service import RusApp
 from ruswf.cli.common import fail, services
 
@@ -92,6 +93,11 @@ def history(
 
     if as_of is not None and version is not None:
         fail("give either --as-of or --version, not both")
+    if as_of is not None:
+        try:
+            as_of = in_utc(as_of)
+        except MomentOutOfRangeError as error:
+            fail(f"--as-of: {error}")
     with services() as built:
         app = built.app
         view, events = history_as_of(app, initiative_id, version=version, as_of=as_of)

@@ -185,7 +185,9 @@ def _backup_sqlite(settings: Settings, out: Path) -> int:
 
 def _restore_sqlite(settings: Settings, source: Path, force: bool) -> int:
     path = settings.sqlite_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        create_private(path)  # owner-only, as a new store is (app/files.py)
     with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as backup:
         _check_integrity(backup, str(source))
         events = _count_events_sqlite(backup)

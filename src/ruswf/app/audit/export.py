@@ -127,7 +127,10 @@ def selection(
     return Selection(
         initiative_id=label.get("initiative"),
         since=datetime.combine(since, time(), tzinfo=UTC) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC) if until else None,
+        # --to 9999-12-31 includes the last day there is: no upper bound.
+        until=datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
+        if until and until < date.max
+        else None,
         label=label or {"all": True},
     )
 

@@ -18,9 +18,10 @@ That last step can be held up: an open reader (a reporting job's transaction on 
 SQLite file, a PostgreSQL transaction that read the table) keeps the old bytes in the
 write-ahead log or the old row version in the table. The checkpoint's result is checked
 and retried for a few seconds; if the bytes cannot be gone yet the erasure is recorded
-as `pending` (`ruswf_people_erasures`) and the answer says so (HTTP 202). Every later
-use of the registry (a read of the person, `ruswf gdpr status`, another erase) tries
-again and records when it was complete (docs/security.md).
+as `pending` (`ruswf_people_erasures`) and the answer says so (HTTP 202). `ruswf serve`
+retries by itself; every later use of the registry (a read of the person, `ruswf gdpr
+status`, another erase) tries again too, and records when it was complete
+(docs/security.md).
 """
 
 from __future__ import annotations
@@ -77,10 +78,13 @@ _DDL = (
     " organisation TEXT NOT NULL,"
     " language TEXT NOT NULL)",
     # When each erasure was asked for and when its data was gone from the files too.
+    # (PostgreSQL: `erase_xid`, the erasing transaction, to tell whether a snapshot that
+    # still sees the old row version is open.)
     "CREATE TABLE IF NOT EXISTS {ruswf_people_erasures} ("
     " person_id TEXT PRIMARY KEY,"
     " requested_at TEXT NOT NULL,"
-    " completed_at TEXT)",
+    " completed_at TEXT,"
+    " erase_xid TEXT)",
 )
 PENDING = "pending"
 COMPLETE = "complete"
@@ -398,9 +402,12 @@ class People:
         else:
             with self.store.write() as tx:
                 tx.execute(statement, params)
+                # The 32-bit transaction id, as `backend_xmin` in pg_stat_activity is.
                 tx.execute(
-                    "INSERT INTO {ruswf_people_erasures} (person_id, requested_at)"
-                    " VALUES (?, ?) ON CONFLICT (person_id) DO NOTHING",
+                    "INSERT INTO {ruswf_people_erasures} (person_id, requested_at, erase_xid)"
+                    " VALUES (?, ?, mod(txid_current(), 4294967296)::text)"
+                    # Erasing again removes nothing more: the first erasure's is the one.
+                    " ON CONFLICT (person_id) DO NOTHING",
                     (person_id, now),
                 )
         log.info("person_erased", person_id=person_id, by=erased_by)
@@ -439,18 +446,18 @@ class People:
         truncate the write-ahead log; PostgreSQL: rewrite the table). Records the
         completion of every pending erasure it finished; True when none is left."""
         with self.store.read() as tx:
-            pending = [
-                str(r["person_id"])
-                for r in tx.execute(
-                    "SELECT person_id FROM {ruswf_people_erasures} WHERE completed_at IS NULL"
-                )
-            ]
+            rows = tx.execute(
+                "SELECT person_id, erase_xid FROM {ruswf_people_erasures}"
+                " WHERE completed_at IS NULL"
+            )
+        pending = [str(r["person_id"]) for r in rows]
         if not pending:
             return True
+        xids = [str(r["erase_xid"]) for r in rows if r["erase_xid"]]
         for attempt in range(attempts):
             if attempt:
                 time.sleep(ERASE_RETRY_SECONDS)
-            if self._flush():
+            if self._flush(xids):
                 break
         else:
             log.warning("person_erasure_pending", person_ids=pending)
@@ -470,8 +477,9 @@ class People:
         settings = self.app.settings
         return sqlite3.connect(settings.sqlite_path(), timeout=settings.lock_timeout or 5)
 
-    def _flush(self) -> bool:
-        """One try to get erased bytes out of the files; True if it worked."""
+    def _flush(self, xids: builtins.list[str]) -> bool:
+        """One try to get erased bytes out of the files; True if it worked. `xids`: the
+        PostgreSQL transactions that erased."""
         if self.store.backend == "sqlite":
             # TRUNCATE copies every frame of the write-ahead log into the database file
             # and empties the log, unless a reader still needs a frame: then `busy` is 1
@@ -482,11 +490,16 @@ class People:
             busy, log_frames, checkpointed = row
             return bool(busy == 0 and log_frames in (0, checkpointed))
         # VACUUM FULL rewrites the (small) table, so no dead row version keeps the data;
-        # it cannot run inside a transaction, hence its own connection. A transaction that
-        # read the table holds a lock it must wait for; past the lock timeout: not yet.
+        # it cannot run inside a transaction, hence its own connection. Two things stop
+        # it: a transaction that read the table holds a lock it must wait for (past the
+        # lock timeout: not yet), and VACUUM FULL copies a dead row version that an open
+        # snapshot of the database may still see (a transaction whose xmin is not past
+        # the erasing one, or a replication slot's): then checking first, not yet.
         settings = self.app.settings
         try:
             with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+                if xids and self._old_snapshot_open(conn, xids):
+                    return False
                 conn.execute(
                     sql.SQL("SET lock_timeout = {}").format(
                         sql.Literal(f"{int(FLUSH_WAIT_SECONDS * 1000)}ms")
@@ -498,3 +511,19 @@ class People:
         except psycopg.errors.LockNotAvailable:
             return False
         return True
+
+    @staticmethod
+    def _old_snapshot_open(conn: psycopg.Connection[Any], xids: builtins.list[str]) -> bool:
+        """Whether a snapshot that may still see a row version deleted by one of `xids`
+        is open in this database (so VACUUM would have to keep that version): a backend's
+        or a replication slot's xmin not newer than the newest erasing transaction."""
+        row = conn.execute(
+            "WITH erasing AS (SELECT min(age(x::xid)) AS age FROM unnest(%s::text[]) x)"
+            " SELECT EXISTS (SELECT 1 FROM pg_stat_activity, erasing"
+            "   WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "   AND backend_xmin IS NOT NULL AND age(backend_xmin) >= erasing.age)"
+            " OR EXISTS (SELECT 1 FROM pg_replication_slots, erasing"
+            "   WHERE xmin IS NOT NULL AND age(xmin) >= erasing.age)",
+            (xids,),
+        ).fetchone()
+        return bool(row and row[0])

@@ -102,6 +102,7 @@ def run_many_processes(
             after = wait_for_leaders(settings, TAKEOVER_SECONDS + 5, not_pid=killed)
             took_over = time.monotonic() - killed_at
             assert took_over < TAKEOVER_SECONDS, f"a new leader after {took_over:.1f} s"
+            print(f"a new leader {took_over:.2f} s after the kill: {after}")  # for -s runs
             done = load.successes()
             wait_for(lambda: load.successes() >= done + 30, 30)
         finally:

@@ -168,11 +168,26 @@ class PostgresLeaderLock:
             if not (row and row[0]):
                 return False
             self._holding = True
-            self._record(self._conn)
+            self._record_or_warn(self._conn)
         except psycopg.Error:
             self._drop()  # a fresh connection next time (closing it frees a lock it took)
             raise
         return True
+
+    def _record_or_warn(self, conn: psycopg.Connection[Any]) -> None:
+        """Leading does not depend on the status row: a row that cannot be written (no
+        CREATE right on the schema, say) is logged, and `ruswf projections status` then
+        shows no leader for the job."""
+        try:
+            self._record(conn)
+        except psycopg.Error as error:
+            if conn.closed or conn.broken:
+                raise
+            log.warning(
+                "leader_record_failed",
+                job=self.job,
+                error=f"{type(error).__name__}: {error}".splitlines()[0],
+            )
 
     def _record(self, conn: psycopg.Connection[Any]) -> None:
         """Write this process into `ruswf_leaders` (for `ruswf projections status`)."""

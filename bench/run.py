@@ -47,6 +47,7 @@ from bench.harness import (
 from bench.shapes import bench_http_shapes
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.app.store.locks import current_leaders
 from ruswf.app.store.tokens import TokenStore
 from ruswf.app.strategy_loader import load_strategy
 
@@ -667,7 +668,13 @@ def bench_lag(report: Report, size: Size) -> None:
         stop = threading.Event()
         worker = multiprocessing.get_context("spawn").Process(target=_worker_process, args=(url,))
         worker.start()
-        time.sleep(2)
+        # Measure from when the worker leads the projections (its start takes seconds on
+        # a loaded machine), not after a fixed pause.
+        deadline = time.monotonic() + 60
+        while current_leaders(app.settings, ["projections"])["projections"] is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the projection worker did not start leading")
+            time.sleep(0.05)
         schema = app.settings.postgres_params()["schema"]
         query = sql.SQL("SELECT version FROM {} WHERE initiative_id = %s").format(
             sql.Identifier(schema, "proj_board")

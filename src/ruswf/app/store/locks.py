@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -375,13 +376,17 @@ def _file_leader(database: Path, job: str) -> Holder | None:
         else:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
             return None
-        try:
-            data = json.loads(handle.read() or "{}")
-            return Holder(
-                job, str(data["host"]), int(data["pid"]), datetime.fromisoformat(data["since"])
-            )
-        except (ValueError, KeyError, TypeError):
-            return Holder(job, "?", 0, datetime.fromtimestamp(0, UTC))
+        # A new leader writes its facts just after it locks the file: read again briefly.
+        for _ in range(50):
+            handle.seek(0)
+            try:
+                data = json.loads(handle.read() or "{}")
+                return Holder(
+                    job, str(data["host"]), int(data["pid"]), datetime.fromisoformat(data["since"])
+                )
+            except (ValueError, KeyError, TypeError):
+                time.sleep(0.01)
+        return Holder(job, "?", 0, datetime.fromtimestamp(0, UTC))
 
 
 __all__: Sequence[str] = (

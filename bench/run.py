@@ -49,6 +49,7 @@ from bench.shapes import bench_http_shapes
 from bench.webhooks import bench_webhook_lag
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
+from ruswf.app.store.locks import current_leaders
 from ruswf.app.store.tokens import TokenStore
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.domain.commands import ActorRef, Propose, Revise
@@ -749,7 +750,13 @@ def bench_lag(report: Report, size: Size) -> None:
         stop = threading.Event()
         worker = multiprocessing.get_context("spawn").Process(target=_worker_process, args=(url,))
         worker.start()
-        time.sleep(2)
+        # Measure from when the worker leads the projections (its start takes seconds on
+        # a loaded machine), not after a fixed pause.
+        deadline = time.monotonic() + 60
+        while current_leaders(app.settings, ["projections"])["projections"] is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the projection worker did not start leading")
+            time.sleep(0.05)
         schema = app.settings.postgres_params()["schema"]
         query = sql.SQL("SELECT version FROM {} WHERE initiative_id = %s").format(
             sql.Identifier(schema, "proj_board")

@@ -138,7 +138,7 @@ def wait_for_leaders(settings: Settings, timeout: float, *, not_pid: int = 0) ->
     deadline = time.monotonic() + timeout
     while True:
         found = leaders(settings)
-        if all(h is not None and h.pid != not_pid for h in found.values()):
+        if all(h is not None and h.pid not in (0, not_pid) for h in found.values()):
             return {job: h for job, h in found.items() if h is not None}
         assert time.monotonic() < deadline, f"not led within {timeout} s: {found}"
         time.sleep(0.05)
@@ -146,4 +146,6 @@ def wait_for_leaders(settings: Settings, timeout: float, *, not_pid: int = 0) ->
 
 def kill(pid: int) -> None:
     """SIGKILL: no shutdown, no release of anything."""
+    assert pid > 1, pid  # 0 or -1 would signal a whole process group, or everything
+    assert pid != os.getpid()
     os.kill(pid, signal.SIGKILL)

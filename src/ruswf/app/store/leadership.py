@@ -37,7 +37,7 @@ log = structlog.get_logger("ruswf.leadership")
 CONTEND_INTERVAL = 1.0
 """Seconds between tries for the lock (standbys) and checks that it is still held (the
 leader): a dead leader is replaced within about this long once its lock is free."""
-MAX_CONTEND_BACKOFF = 10.0
+MAX_CONTEND_BACKOFF = 5.0
 
 Job = Callable[[threading.Event], None]
 """A follower job: runs until the event it is given is set, then returns."""

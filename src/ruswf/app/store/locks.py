@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -168,11 +169,26 @@ class PostgresLeaderLock:
             if not (row and row[0]):
                 return False
             self._holding = True
-            self._record(self._conn)
+            self._record_or_warn(self._conn)
         except psycopg.Error:
             self._drop()  # a fresh connection next time (closing it frees a lock it took)
             raise
         return True
+
+    def _record_or_warn(self, conn: psycopg.Connection[Any]) -> None:
+        """Leading does not depend on the status row: a row that cannot be written (no
+        CREATE right on the schema, say) is logged, and `ruswf projections status` then
+        shows no leader for the job."""
+        try:
+            self._record(conn)
+        except psycopg.Error as error:
+            if conn.closed or conn.broken:
+                raise
+            log.warning(
+                "leader_record_failed",
+                job=self.job,
+                error=f"{type(error).__name__}: {error}".splitlines()[0],
+            )
 
     def _record(self, conn: psycopg.Connection[Any]) -> None:
         """Write this process into `ruswf_leaders` (for `ruswf projections status`)."""
@@ -360,13 +376,17 @@ def _file_leader(database: Path, job: str) -> Holder | None:
         else:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
             return None
-        try:
-            data = json.loads(handle.read() or "{}")
-            return Holder(
-                job, str(data["host"]), int(data["pid"]), datetime.fromisoformat(data["since"])
-            )
-        except (ValueError, KeyError, TypeError):
-            return Holder(job, "?", 0, datetime.fromtimestamp(0, UTC))
+        # A new leader writes its facts just after it locks the file: read again briefly.
+        for _ in range(50):
+            handle.seek(0)
+            try:
+                data = json.loads(handle.read() or "{}")
+                return Holder(
+                    job, str(data["host"]), int(data["pid"]), datetime.fromisoformat(data["since"])
+                )
+            except (ValueError, KeyError, TypeError):
+                time.sleep(0.01)
+        return Holder(job, "?", 0, datetime.fromtimestamp(0, UTC))
 
 
 __all__: Sequence[str] = (

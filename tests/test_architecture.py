@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "ruswf"
-DOMAIN_MAY_IMPORT = ("eventsourcing.domain", "transitions", "ruswf.domain")
+DOMAIN_MAY_IMPORT = ("eventsourcing.domain", "transitions", "holidays", "ruswf.domain")
 APP_MUST_NOT_IMPORT = ("ruswf.api", "ruswf.cli", "projections")
 
 

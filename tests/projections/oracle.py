@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ruswf.app.service import RusApp
 from ruswf.domain.initiative import Initiative
@@ -278,7 +279,12 @@ def _desc(text: str) -> tuple[int, ...]:
 def meetings(log: Log, year: int, council: str | None = None) -> list[dict[str, Any]]:
     found: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def meeting(council_id: str, when: str, fmt: str = "") -> dict[str, Any]:
+    zone = ZoneInfo(log.strategy.timezone)
+
+    def meeting(
+        council_id: str, when: str, fmt: str = "", hours: tuple[time, time] = (time(9), time(12))
+    ) -> dict[str, Any]:
+        day = date.fromisoformat(when)
         return found.setdefault(
             (when, council_id),
             {
@@ -286,13 +292,16 @@ def meetings(log: Log, year: int, council: str | None = None) -> list[dict[str, 
                 "council": council_id,
                 "date": when,
                 "format": fmt,
+                "start": datetime.combine(day, hours[0], zone).isoformat(),
+                "end": datetime.combine(day, hours[1], zone).isoformat(),
+                "status": "planned",  # no adjustments in these logs (tests/calendar has them)
                 "agenda": [],
                 "decisions": [],
             },
         )
 
     for m in log.strategy.meetings(year, council):
-        meeting(m.council, m.date.isoformat(), m.format)
+        meeting(m.council, m.date.isoformat(), m.format, (m.start, m.end))
     placed = sorted(log.agenda.items(), key=lambda item: (item[1], item[0][2]))
     for (council_id, when, iid), _ in placed:
         if when.startswith(f"{year}-") and council in (None, council_id):

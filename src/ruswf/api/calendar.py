@@ -32,7 +32,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 ICS = "text/calendar; charset=utf-8"
 MeetingId = Annotated[
-    str, Path(description="A meeting id: council and planned date, e.g. rsr-2026-02-19.")
+    str,
+    Path(
+        description="A meeting id: council and planned date, e.g. rsr-2026-02-19.", max_length=120
+    ),
 ]
 FeedId = Annotated[str, Path(max_length=40)]
 Secret = Annotated[str, Path(max_length=120)]

@@ -177,3 +177,29 @@ def test_adjustments_are_in_the_audit_trail_and_the_meetings_history(
         ("MeetingCancelled", "adm", "Inga ärenden"),
     ]
     assert history["meeting"]["status"] == "cancelled"
+
+
+def test_the_strategy_shows_every_year_the_cycle_covers(client: TestClient, auth: Auth) -> None:
+    def cycle() -> dict[str, object]:
+        found = client.get("/api/v1/strategy", headers=auth("reporter")).json()["annual_cycle"]
+        assert isinstance(found, dict)
+        return found
+
+    years = cycle()["years"]
+    assert isinstance(years, list)
+    numbers = [y["year"] for y in years]
+    assert len(numbers) >= 4
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    this_year = years[1]  # one year before the current one
+    first = next(m["id"] for m in this_year["meetings"] if m["council"] == "rsr")
+    cancelled = client.post(
+        f"/api/v1/meetings/{first}/actions/cancel",
+        json={"reason": "Inga ärenden"},
+        headers=auth("admin"),
+    )
+    assert cancelled.status_code == 200
+    after = cycle()["years"]
+    assert isinstance(after, list)
+    statuses = {m["id"]: m["status"] for m in after[1]["meetings"]}
+    assert statuses[first] == "cancelled"
+    assert cycle()["summer_break"] == [7]

@@ -190,7 +190,7 @@ def test_the_strategy_shows_every_year_the_cycle_covers(client: TestClient, auth
     numbers = [y["year"] for y in years]
     assert len(numbers) >= 4
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
-    this_year = years[1]  # one year before the current one
+    this_year = years[1]  # the current year (the cycle starts one year before it)
     first = next(m["id"] for m in this_year["meetings"] if m["council"] == "rsr")
     cancelled = client.post(
         f"/api/v1/meetings/{first}/actions/cancel",

@@ -116,6 +116,8 @@ class FeedStore:
         return _feed(row)
 
     def get(self, feed_id: str) -> Feed | None:
+        if not FEED_ID.match(feed_id or ""):
+            return None
         with self.store.read() as tx:
             row = tx.one(
                 "SELECT id, user_id, role, organisation, council, feed_organisation,"
@@ -126,6 +128,8 @@ class FeedStore:
 
     def revoke(self, feed_id: str) -> bool:
         """Revoke a feed; False when there is no such active feed."""
+        if not FEED_ID.match(feed_id or ""):
+            return False
         with self.store.write() as tx:
             rows = tx.execute(
                 "UPDATE {ruswf_calendar_feeds} SET revoked_at = ?"

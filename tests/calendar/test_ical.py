@@ -261,7 +261,7 @@ def test_only_a_hash_of_the_feed_secret_is_stored(
     assert secret not in repr(rows)
 
 
-@pytest.mark.parametrize("feed_id", ["nope", "0123456789abcdef\x00", "%00"])
+@pytest.mark.parametrize("feed_id", ["nope", "0123456789abcdeg", "%00"])
 def test_a_malformed_feed_id_is_404(client: TestClient, auth: Auth, feed_id: str) -> None:
     response = client.delete(f"/api/v1/calendar/feeds/{feed_id}", headers=auth("admin"))
     assert response.status_code == 404

@@ -203,3 +203,35 @@ def test_the_strategy_shows_every_year_the_cycle_covers(client: TestClient, auth
     statuses = {m["id"]: m["status"] for m in after[1]["meetings"]}
     assert statuses[first] == "cancelled"
     assert cycle()["summer_break"] == [7]
+
+
+def test_a_retried_keyed_move_returns_the_first_result_and_records_nothing_new(
+    client: TestClient, auth: Auth
+) -> None:
+    headers = {**auth("admin"), "Idempotency-Key": "move-1"}
+    body = {"date": "2026-02-26", "reason": "Sportlov"}
+    first = client.post(MOVE, json=body, headers=headers)
+    again = client.post(MOVE, json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    history = client.get(f"/api/v1/meetings/{MEETING}/history", headers=auth("admin")).json()
+    assert [e["type"] for e in history["events"]] == ["MeetingMoved"]
+
+
+def test_a_keyed_add_retried_answers_201_again(client: TestClient, auth: Auth) -> None:
+    headers = {**auth("admin"), "Idempotency-Key": "add-1"}
+    body = {"council": "rsr", "date": "2026-09-24", "reason": "Extra möte"}
+    assert client.post("/api/v1/meetings", json=body, headers=headers).status_code == 201
+    again = client.post("/api/v1/meetings", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.json()["id"] == "rsr-2026-09-24"
+
+
+def test_an_idempotency_key_reused_for_another_request_is_422(
+    client: TestClient, auth: Auth
+) -> None:
+    headers = {**auth("admin"), "Idempotency-Key": "k-1"}
+    client.post(CANCEL, json={"reason": "Inga ärenden"}, headers=headers)
+    other = client.post(CANCEL, json={"reason": "Annat skäl"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"

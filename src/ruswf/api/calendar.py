@@ -7,7 +7,7 @@ import threading
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +42,15 @@ Secret = Annotated[str, Path(max_length=120)]
 Text = Annotated[str, Field(max_length=10_000)]
 ShortText = Annotated[str, Field(max_length=100)]
 _feeds_lock = threading.Lock()
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retry with the same key and body returns the first response and "
+        "records nothing new.",
+    ),
+]
 
 
 async def require_admin(caller: CurrentUser) -> ActorRef:
@@ -87,26 +96,48 @@ class FeedBody(BaseModel):
 
 
 @router.post("/meetings", status_code=201, responses=ERRORS, tags=["meetings"])
-def add_meeting(app: App, caller: Admin, body: AddBody) -> JSONResponse:
+def add_meeting(
+    app: App, caller: Admin, body: AddBody, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Add a meeting the rules do not give (admin; with a reason). 201 with the meeting."""
-    meeting = app.calendar.add(caller, council=body.council, date=body.date, reason=body.reason)
+    meeting = app.calendar.add(
+        caller,
+        council=body.council,
+        date=body.date,
+        reason=body.reason,
+        idempotency_key=idempotency_key,
+    )
     return JSONResponse(meeting_view(meeting, app.calendar.zone), status_code=201)
 
 
 @router.post("/meetings/{meeting_id}/actions/move", responses=ERRORS, tags=["meetings"])
-def move_meeting(app: App, caller: Admin, meeting_id: MeetingId, body: MoveBody) -> dict[str, Any]:
+def move_meeting(
+    app: App,
+    caller: Admin,
+    meeting_id: MeetingId,
+    body: MoveBody,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
     """Move a planned meeting to another working day of its year (admin; with a reason).
     It keeps its id; the initiatives on its agenda move with it."""
-    meeting = app.calendar.move(caller, meeting_id, date=body.date, reason=body.reason)
+    meeting = app.calendar.move(
+        caller, meeting_id, date=body.date, reason=body.reason, idempotency_key=idempotency_key
+    )
     return meeting_view(meeting, app.calendar.zone)
 
 
 @router.post("/meetings/{meeting_id}/actions/cancel", responses=ERRORS, tags=["meetings"])
 def cancel_meeting(
-    app: App, caller: Admin, meeting_id: MeetingId, body: CancelBody
+    app: App,
+    caller: Admin,
+    meeting_id: MeetingId,
+    body: CancelBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Cancel a planned meeting (admin; with a reason). It stays listed, `cancelled`."""
-    meeting = app.calendar.cancel(caller, meeting_id, reason=body.reason)
+    meeting = app.calendar.cancel(
+        caller, meeting_id, reason=body.reason, idempotency_key=idempotency_key
+    )
     return meeting_view(meeting, app.calendar.zone)
 
 

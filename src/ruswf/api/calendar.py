@@ -212,13 +212,33 @@ def create_feed(
     return JSONResponse({"id": feed.id, "url": url}, status_code=201)
 
 
+@router.get("/calendar/feeds", responses=ERRORS)
+def list_feeds(caller: CurrentUser, feeds: Feeds) -> dict[str, Any]:
+    """The caller's active feeds (an admin: everyone's), without their secrets."""
+    everyone = caller.role == Role.ADMIN.value
+    items = [
+        {
+            "id": f.id,
+            "user": f.user,
+            "organisation": f.organisation,
+            "council": f.council,
+            "feed_organisation": f.feed_organisation,
+            "created_at": f.created_at,
+        }
+        for f in feeds.active()
+        if everyone or (f.user, f.organisation) == (caller.user, caller.organisation)
+    ]
+    return {"items": items, "total": len(items)}
+
+
 @router.delete("/calendar/feeds/{feed_id}", status_code=204, responses=ERRORS)
 def revoke_feed(caller: CurrentUser, feeds: Feeds, feed_id: FeedId) -> Response:
     """Revoke a feed (its creator, or an admin); its URL then answers 404."""
     feed = feeds.get(feed_id)
     if feed is None or feed.revoked_at is not None:
         raise ProblemError(404, f"no active calendar feed {feed_id!r}")
-    if feed.user != caller.user and caller.role != Role.ADMIN.value:
+    own = (feed.user, feed.organisation) == (caller.user, caller.organisation)
+    if not own and caller.role != Role.ADMIN.value:
         raise ProblemError(403, "only the feed's creator or an admin may revoke it")
     feeds.revoke(feed_id)
     return Response(status_code=204)

@@ -69,9 +69,17 @@ class WorkingDays:
     def is_working_day(self, day: date) -> bool:
         return self.why_not(day) is None
 
-    def shift(self, day: date, direction: Shift = "next") -> date:
-        """`day` if it is a working day, else the next (or previous) working day."""
-        step = timedelta(days=1 if direction == "next" else -1)
+    def shift(self, day: date, direction: Shift = "next", *, within_year: bool = False) -> date:
+        """`day` if it is a working day, else the next (or previous) working day. With
+        `within_year`, a shift that would leave the year goes the other way instead (a
+        year's meetings stay in that year)."""
+        found = self._walk(day, 1 if direction == "next" else -1)
+        if within_year and found.year != day.year:
+            found = self._walk(day, -1 if direction == "next" else 1)
+        return found
+
+    def _walk(self, day: date, step_days: int) -> date:
+        step = timedelta(days=step_days)
         found = day
         for _ in range(MAX_SHIFT_DAYS):
             if self.is_working_day(found):

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from projections.base import InitiativeEvent, ReadModel, day, next_period
 from projections.store import Json, Session
+from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.lifecycle import State
@@ -31,6 +32,7 @@ class Board(ReadModel):
     """Current state, goal area, lead actor, last change, next meeting, next report due."""
 
     name = "board"
+    event_types = (*ReadModel.event_types, CalendarYear.MeetingMoved)
     version = 1
     tables: ClassVar[tuple[str, ...]] = ("proj_board",)
     json_columns = frozenset({"reported_periods"})
@@ -82,7 +84,17 @@ class Board(ReadModel):
         *_INDEXES,
     )
 
-    def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
+    def apply(
+        self, session: Session, event: InitiativeEvent | CalendarYear.MeetingMoved, position: int
+    ) -> None:
+        if isinstance(event, CalendarYear.MeetingMoved):
+            # The initiatives waiting for a moved meeting wait for its new date.
+            session.execute(
+                "UPDATE {proj_board} SET next_meeting = :new"
+                " WHERE next_meeting_council = :council AND next_meeting = :old",
+                {"new": day(event.date), "old": day(event.from_date), "council": event.council},
+            )
+            return
         iid = str(event.originator_id)
         if isinstance(event, Initiative.Proposed):
             session.execute(

@@ -146,11 +146,13 @@ def test_meeting_lookup_finds_only_that_councils_meetings(strategy: Strategy) ->
 
 
 def test_reporting_periods_are_tertials_with_due_dates(strategy: Strategy) -> None:
+    """Due 30 days after the period ends, on the next working day (30 May 2026 and
+    30 January 2027 are Saturdays)."""
     periods = strategy.reporting_periods(2026)
     assert [(p.id, p.start, p.end, p.due) for p in periods] == [
-        ("2026-T1", date(2026, 1, 1), date(2026, 4, 30), date(2026, 5, 30)),
+        ("2026-T1", date(2026, 1, 1), date(2026, 4, 30), date(2026, 6, 1)),
         ("2026-T2", date(2026, 5, 1), date(2026, 8, 31), date(2026, 9, 30)),
-        ("2026-T3", date(2026, 9, 1), date(2026, 12, 31), date(2027, 1, 30)),
+        ("2026-T3", date(2026, 9, 1), date(2026, 12, 31), date(2027, 2, 1)),
     ]
 
 

@@ -237,3 +237,49 @@ def test_a_changed_rule_does_not_rewrite_an_adjusted_year(
     assert list(differences) == [2026]
     assert "the rules no longer give rsr-2026-01-15" in differences[2026]
     assert "the rules now give rsr-2026-01-22" in differences[2026]
+
+
+def test_the_board_shows_the_moved_meetings_new_date(
+    app: RusApp, admin: ActorRef, on_agenda: Callable[[str], str]
+) -> None:
+    initiative = on_agenda("2026-02-19")
+    other = on_agenda("2026-03-19")
+    app.calendar.move(admin, MEETING, date=NEW_DATE, reason="Sportlov")
+    views = Projections(app)
+    try:
+        views.catch_up()
+        rows = {r["id"]: r for r in views.board(limit=10)[0]}
+    finally:
+        views.close()
+    assert rows[initiative]["next_meeting"] == NEW_DATE
+    assert rows[other]["next_meeting"] == "2026-03-19"
+
+
+def test_rebuilt_read_models_equal_the_live_ones(
+    app: RusApp, admin: ActorRef, on_agenda: Callable[[str], str]
+) -> None:
+    on_agenda("2026-02-19")
+    on_agenda("2026-03-19")
+    app.calendar.move(admin, MEETING, date=NEW_DATE, reason="Sportlov")
+    app.calendar.cancel(admin, "rsr-2026-03-19", reason="Inga ärenden")
+    app.calendar.add(admin, council="ssr", date="2026-09-16", reason="Extra")
+    views = Projections(app)
+    try:
+        views.catch_up()
+        live = (
+            views.meetings(year=2026),
+            views.needing_new_meeting(),
+            views.board(limit=10),
+            views.audit_events(limit=100),
+        )
+        views.rebuild()
+        rebuilt = (
+            views.meetings(year=2026),
+            views.needing_new_meeting(),
+            views.board(limit=10),
+            views.audit_events(limit=100),
+        )
+    finally:
+        views.close()
+    assert rebuilt == live
+    assert any(m.get("moved_from") for m in live[0])

@@ -177,3 +177,61 @@ def test_adjustments_are_in_the_audit_trail_and_the_meetings_history(
         ("MeetingCancelled", "adm", "Inga ärenden"),
     ]
     assert history["meeting"]["status"] == "cancelled"
+
+
+def test_the_strategy_shows_every_year_the_cycle_covers(client: TestClient, auth: Auth) -> None:
+    def cycle() -> dict[str, object]:
+        found = client.get("/api/v1/strategy", headers=auth("reporter")).json()["annual_cycle"]
+        assert isinstance(found, dict)
+        return found
+
+    years = cycle()["years"]
+    assert isinstance(years, list)
+    numbers = [y["year"] for y in years]
+    assert len(numbers) >= 4
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    this_year = years[1]  # the current year (the cycle starts one year before it)
+    first = next(m["id"] for m in this_year["meetings"] if m["council"] == "rsr")
+    cancelled = client.post(
+        f"/api/v1/meetings/{first}/actions/cancel",
+        json={"reason": "Inga ärenden"},
+        headers=auth("admin"),
+    )
+    assert cancelled.status_code == 200
+    after = cycle()["years"]
+    assert isinstance(after, list)
+    statuses = {m["id"]: m["status"] for m in after[1]["meetings"]}
+    assert statuses[first] == "cancelled"
+    assert cycle()["summer_break"] == [7]
+
+
+def test_a_retried_keyed_move_returns_the_first_result_and_records_nothing_new(
+    client: TestClient, auth: Auth
+) -> None:
+    headers = {**auth("admin"), "Idempotency-Key": "move-1"}
+    body = {"date": "2026-02-26", "reason": "Sportlov"}
+    first = client.post(MOVE, json=body, headers=headers)
+    again = client.post(MOVE, json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    history = client.get(f"/api/v1/meetings/{MEETING}/history", headers=auth("admin")).json()
+    assert [e["type"] for e in history["events"]] == ["MeetingMoved"]
+
+
+def test_a_keyed_add_retried_answers_201_again(client: TestClient, auth: Auth) -> None:
+    headers = {**auth("admin"), "Idempotency-Key": "add-1"}
+    body = {"council": "rsr", "date": "2026-09-24", "reason": "Extra möte"}
+    assert client.post("/api/v1/meetings", json=body, headers=headers).status_code == 201
+    again = client.post("/api/v1/meetings", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.json()["id"] == "rsr-2026-09-24"
+
+
+def test_an_idempotency_key_reused_for_another_request_is_422(
+    client: TestClient, auth: Auth
+) -> None:
+    headers = {**auth("admin"), "Idempotency-Key": "k-1"}
+    client.post(CANCEL, json={"reason": "Inga ärenden"}, headers=headers)
+    other = client.post(CANCEL, json={"reason": "Annat skäl"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"

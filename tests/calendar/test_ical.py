@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import icalendar
+import pytest
 import vobject
 from fastapi.testclient import TestClient
 
@@ -261,3 +262,20 @@ def test_only_a_hash_of_the_feed_secret_is_stored(
     assert len(rows) == 1
     assert rows[0]["secret_hash"] == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in repr(rows)
+
+
+@pytest.mark.parametrize("feed_id", ["nope", "0123456789abcdeg", "%00"])
+def test_a_malformed_feed_id_is_404(client: TestClient, auth: Auth, feed_id: str) -> None:
+    response = client.delete(f"/api/v1/calendar/feeds/{feed_id}", headers=auth("admin"))
+    assert response.status_code == 404
+
+
+def test_a_user_lists_their_own_feeds_without_secrets(client: TestClient, auth: Auth) -> None:
+    mine = subscribe(client, auth, {"organisation": "sundsvall"})
+    others = client.post("/api/v1/calendar/feeds", json={}, headers=auth("reporter")).json()
+    listed = client.get("/api/v1/calendar/feeds", headers=auth("coordinator")).json()
+    assert [f["id"] for f in listed["items"]] == [mine["id"]]
+    assert listed["items"][0]["feed_organisation"] == "sundsvall"
+    assert "secret" not in repr(listed).lower()
+    everyone = client.get("/api/v1/calendar/feeds", headers=auth("admin")).json()
+    assert {f["id"] for f in everyone["items"]} == {mine["id"], others["id"]}

@@ -178,3 +178,12 @@ def test_a_bad_shift_names_the_rule() -> None:
     with pytest.raises(StrategyConfigError) as raised:
         with_rule(shift="sideways")
     assert raised.value.key == "annual_cycle.meetings[0].shift"
+
+
+def test_a_meeting_never_leaves_its_year() -> None:
+    """The last Thursday of December 2026 is 31 December, nyårsafton: the next working
+    day is in 2027, so the meeting goes to the working day before instead."""
+    strategy = with_rule(nth=-1, months=[12])
+    december = [m.date for m in strategy.meetings(2026, "rsr") if m.date.month == 12]
+    assert december == [date(2026, 12, 30)]
+    assert strategy.meeting("rsr", date(2026, 12, 30)) is not None

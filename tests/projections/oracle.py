@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ruswf.app.service import RusApp
 from ruswf.domain.initiative import Initiative
-from ruswf.domain.strategy import Meeting, ReportingPeriod, Strategy
+from ruswf.domain.strategy import ReportingPeriod, Strategy
 
 DECISION_OUTCOMES = {
     "Approved": "approved",
@@ -281,27 +281,27 @@ def meetings(log: Log, year: int, council: str | None = None) -> list[dict[str, 
 
     zone = ZoneInfo(log.strategy.timezone)
 
-    def meeting(council_id: str, when: str, known: Meeting | None = None) -> dict[str, Any]:
-        # Without adjustments every meeting is planned where the rules put it; a date
-        # outside the rules (history entered after the fact) has the default hours.
-        m = known or Meeting(council_id, date.fromisoformat(when), "")
+    def meeting(
+        council_id: str, when: str, fmt: str = "", hours: tuple[time, time] = (time(9), time(12))
+    ) -> dict[str, Any]:
+        day = date.fromisoformat(when)
         return found.setdefault(
             (when, council_id),
             {
                 "id": f"{council_id}-{when}",
                 "council": council_id,
                 "date": when,
-                "format": m.format,
-                "start": datetime.combine(m.date, m.start, zone).isoformat(),
-                "end": datetime.combine(m.date, m.end, zone).isoformat(),
-                "status": "planned",
+                "format": fmt,
+                "start": datetime.combine(day, hours[0], zone).isoformat(),
+                "end": datetime.combine(day, hours[1], zone).isoformat(),
+                "status": "planned",  # no adjustments in these logs (tests/calendar has them)
                 "agenda": [],
                 "decisions": [],
             },
         )
 
     for m in log.strategy.meetings(year, council):
-        meeting(m.council, m.date.isoformat(), m)
+        meeting(m.council, m.date.isoformat(), m.format, (m.start, m.end))
     placed = sorted(log.agenda.items(), key=lambda item: (item[1], item[0][2]))
     for (council_id, when, iid), _ in placed:
         if when.startswith(f"{year}-") and council in (None, council_id):

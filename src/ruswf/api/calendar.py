@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,12 +30,24 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 ICS = "text/calendar; charset=utf-8"
 MeetingId = Annotated[
-    str, Path(description="A meeting id: council and planned date, e.g. rsr-2026-02-19.")
+    str,
+    Path(
+        description="A meeting id: council and planned date, e.g. rsr-2026-02-19.", max_length=120
+    ),
 ]
 FeedId = Annotated[str, Path(max_length=40)]
 Secret = Annotated[str, Path(max_length=120)]
 Text = Annotated[str, Field(max_length=10_000)]
 ShortText = Annotated[str, Field(max_length=100)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retry with the same key and body returns the first response and "
+        "records nothing new.",
+    ),
+]
 
 
 async def require_admin(caller: CurrentUser) -> ActorRef:
@@ -81,26 +93,48 @@ class FeedBody(BaseModel):
 
 
 @router.post("/meetings", status_code=201, responses=ERRORS, tags=["meetings"])
-def add_meeting(app: App, caller: Admin, body: AddBody) -> JSONResponse:
+def add_meeting(
+    app: App, caller: Admin, body: AddBody, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Add a meeting the rules do not give (admin; with a reason). 201 with the meeting."""
-    meeting = app.calendar.add(caller, council=body.council, date=body.date, reason=body.reason)
+    meeting = app.calendar.add(
+        caller,
+        council=body.council,
+        date=body.date,
+        reason=body.reason,
+        idempotency_key=idempotency_key,
+    )
     return JSONResponse(meeting_view(meeting, app.calendar.zone), status_code=201)
 
 
 @router.post("/meetings/{meeting_id}/actions/move", responses=ERRORS, tags=["meetings"])
-def move_meeting(app: App, caller: Admin, meeting_id: MeetingId, body: MoveBody) -> dict[str, Any]:
+def move_meeting(
+    app: App,
+    caller: Admin,
+    meeting_id: MeetingId,
+    body: MoveBody,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
     """Move a planned meeting to another working day of its year (admin; with a reason).
     It keeps its id; the initiatives on its agenda move with it."""
-    meeting = app.calendar.move(caller, meeting_id, date=body.date, reason=body.reason)
+    meeting = app.calendar.move(
+        caller, meeting_id, date=body.date, reason=body.reason, idempotency_key=idempotency_key
+    )
     return meeting_view(meeting, app.calendar.zone)
 
 
 @router.post("/meetings/{meeting_id}/actions/cancel", responses=ERRORS, tags=["meetings"])
 def cancel_meeting(
-    app: App, caller: Admin, meeting_id: MeetingId, body: CancelBody
+    app: App,
+    caller: Admin,
+    meeting_id: MeetingId,
+    body: CancelBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Cancel a planned meeting (admin; with a reason). It stays listed, `cancelled`."""
-    meeting = app.calendar.cancel(caller, meeting_id, reason=body.reason)
+    meeting = app.calendar.cancel(
+        caller, meeting_id, reason=body.reason, idempotency_key=idempotency_key
+    )
     return meeting_view(meeting, app.calendar.zone)
 
 
@@ -165,13 +199,33 @@ def create_feed(
     return JSONResponse({"id": feed.id, "url": url}, status_code=201)
 
 
+@router.get("/calendar/feeds", responses=ERRORS)
+def list_feeds(caller: CurrentUser, feeds: Feeds) -> dict[str, Any]:
+    """The caller's active feeds (an admin: everyone's), without their secrets."""
+    everyone = caller.role == Role.ADMIN.value
+    items = [
+        {
+            "id": f.id,
+            "user": f.user,
+            "organisation": f.organisation,
+            "council": f.council,
+            "feed_organisation": f.feed_organisation,
+            "created_at": f.created_at,
+        }
+        for f in feeds.active()
+        if everyone or (f.user, f.organisation) == (caller.user, caller.organisation)
+    ]
+    return {"items": items, "total": len(items)}
+
+
 @router.delete("/calendar/feeds/{feed_id}", status_code=204, responses=ERRORS)
 def revoke_feed(caller: CurrentUser, feeds: Feeds, feed_id: FeedId) -> Response:
     """Revoke a feed (its creator, or an admin); its URL then answers 404."""
     feed = feeds.get(feed_id)
     if feed is None or feed.revoked_at is not None:
         raise ProblemError(404, f"no active calendar feed {feed_id!r}")
-    if feed.user != caller.user and caller.role != Role.ADMIN.value:
+    own = (feed.user, feed.organisation) == (caller.user, caller.organisation)
+    if not own and caller.role != Role.ADMIN.value:
         raise ProblemError(403, "only the feed's creator or an admin may revoke it")
     feeds.revoke(feed_id)
     return Response(status_code=204)

@@ -12,6 +12,7 @@ from ruswf.api.deps import App, LedgerDep, require_read
 from ruswf.api.problems import problem
 from ruswf.api.schemas import Problem, VerifyOut
 from ruswf.app.audit.verify import verify_store
+from ruswf.app.calendar import meeting_view
 from ruswf.app.service import RusApp
 from ruswf.app.store.faults import is_store_error
 from ruswf.app.store.sql import SqlStore
@@ -102,7 +103,28 @@ def strategy(
                 {"id": e.id, "name": e.name, "date": day.isoformat()}
                 for e, day in s.cycle_event_dates(year)
             ],
+            "summer_break": list(s.working_days.summer_break),
+            "holidays": s.working_days.country,
+            "bridge_days": "off" if s.working_days.bridge_days_off else "working",
+            # Every year the cycle covers, with the meetings as adjusted (docs/calendar.md).
+            "years": [_cycle_year(app, y) for y in s.cycle_years(app.today())],
         },
+    }
+
+
+def _cycle_year(app: RusApp, year: int) -> dict[str, Any]:
+    s = app.strategy
+    return {
+        "year": year,
+        "meetings": [meeting_view(m, app.calendar.zone) for m in app.calendar.meetings(year)],
+        "events": [
+            {"id": e.id, "name": e.name, "date": day.isoformat()}
+            for e, day in s.cycle_event_dates(year)
+        ],
+        "reporting_periods": [
+            {"id": p.id, "name": p.name, "due": p.due.isoformat()}
+            for p in s.reporting_periods(year)
+        ],
     }
 
 

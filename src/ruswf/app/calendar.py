@@ -10,6 +10,7 @@ ledger and the audit trail. A year nobody adjusted is what the rules say.
 from __future__ import annotations
 
 import time as clock
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -20,10 +21,15 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ruswf.app.authorization import Role
-from ruswf.app.errors import ConcurrencyConflictError, PermissionDeniedError
+from ruswf.app.errors import (
+    ConcurrencyConflictError,
+    IdempotencyKeyReusedError,
+    PermissionDeniedError,
+)
+from ruswf.app.idempotency import IdempotencyRecord, request_fingerprint
 from ruswf.app.views import EventView
 from ruswf.domain.calendar import CalendarYear, find_meeting
-from ruswf.domain.errors import MeetingNotFoundError
+from ruswf.domain.errors import MeetingNotFoundError, ValidationError
 from ruswf.domain.strategy import (
     EARLIEST_YEAR,
     LATEST_YEAR,
@@ -31,6 +37,9 @@ from ruswf.domain.strategy import (
     Strategy,
     parse_business_date,
     parse_meeting_id,
+)
+from ruswf.domain.strategy import (
+    meeting_id as make_meeting_id,
 )
 
 if TYPE_CHECKING:
@@ -112,25 +121,63 @@ class StoredCalendar:
 
     # -- commands ---------------------------------------------------------------------
 
-    def move(self, actor: ActorRef, meeting_id: str, *, date: object, reason: object) -> Meeting:
-        """Move a planned meeting to another working day of its year (admin only)."""
+    def move(
+        self,
+        actor: ActorRef,
+        meeting_id: str,
+        *,
+        date: object,
+        reason: object,
+        idempotency_key: str | None = None,
+    ) -> Meeting:
+        """Move a planned meeting to another working day of its year (admin only). A
+        retry with the same `idempotency_key` returns the first result."""
+        self._authorise(actor)
+        keyed = self._keyed(actor, idempotency_key, "move", meeting_id, date=date, reason=reason)
+        if isinstance(keyed, Meeting):
+            return keyed
         year, today = self._adjusting(actor, meeting_id)
         moved = year.move(self.strategy, actor.as_dict(), today, meeting_id, date, reason)
-        return self._save(year, "move", actor, moved)
+        return self._save(year, "move", actor, moved, keyed)
 
-    def cancel(self, actor: ActorRef, meeting_id: str, *, reason: object) -> Meeting:
+    def cancel(
+        self,
+        actor: ActorRef,
+        meeting_id: str,
+        *,
+        reason: object,
+        idempotency_key: str | None = None,
+    ) -> Meeting:
         """Cancel a planned meeting (admin only); it stays in the calendar, cancelled."""
+        self._authorise(actor)
+        keyed = self._keyed(actor, idempotency_key, "cancel", meeting_id, reason=reason)
+        if isinstance(keyed, Meeting):
+            return keyed
         year, today = self._adjusting(actor, meeting_id)
         cancelled = year.cancel(actor.as_dict(), today, meeting_id, reason)
-        return self._save(year, "cancel", actor, cancelled)
+        return self._save(year, "cancel", actor, cancelled, keyed)
 
-    def add(self, actor: ActorRef, *, council: object, date: object, reason: object) -> Meeting:
+    def add(
+        self,
+        actor: ActorRef,
+        *,
+        council: object,
+        date: object,
+        reason: object,
+        idempotency_key: str | None = None,
+    ) -> Meeting:
         """Add a meeting the rules do not give (admin only)."""
         self._authorise(actor)
         day = parse_business_date(date, "date")
+        new_id = make_meeting_id(str(council), day)
+        keyed = self._keyed(
+            actor, idempotency_key, "add", new_id, council=council, date=day, reason=reason
+        )
+        if isinstance(keyed, Meeting):
+            return keyed
         year = self._year_for_change(actor, day.year)
         added = year.add(self.strategy, actor.as_dict(), self.app.today(), council, day, reason)
-        return self._save(year, "add", actor, added)
+        return self._save(year, "add", actor, added, keyed)
 
     # -- internals --------------------------------------------------------------------
 
@@ -148,7 +195,6 @@ class StoredCalendar:
             raise PermissionDeniedError(f"unknown organisation {actor.organisation!r}")
 
     def _adjusting(self, actor: ActorRef, meeting_id: str) -> tuple[CalendarYear, date]:
-        self._authorise(actor)
         meeting = self.get(meeting_id)
         planned = meeting.planned_date or meeting.date
         return self._year_for_change(actor, planned.year), self.app.today()
@@ -160,12 +206,72 @@ class StoredCalendar:
             return found
         return CalendarYear.seed(self.strategy, year, actor.as_dict(), self.app.today())
 
-    def _save(self, year: CalendarYear, action: str, actor: ActorRef, result: Meeting) -> Meeting:
-        started = clock.perf_counter()
+    def _keyed(
+        self,
+        actor: ActorRef,
+        key: str | None,
+        action: str,
+        meeting_id: str,
+        **request: object,
+    ) -> Meeting | _Key | None:
+        """The first result of this keyed request (a retry), or what saving it needs."""
+        if key is None:
+            return None
+        if not isinstance(key, str) or not key.strip() or len(key) > 200:
+            raise ValidationError(
+                "Idempotency-Key", "must be a non-empty string of at most 200 characters"
+            )
+        fingerprint = request_fingerprint(
+            {"action": f"calendar.{action}", "meeting_id": meeting_id, **request}
+        )
+        found = _Key(scope=f"{actor.organisation}/{actor.user}", key=key, fingerprint=fingerprint)
+        replayed = self._replayed(found, meeting_id)
+        return replayed if replayed is not None else found
+
+    def _replayed(self, keyed: _Key, meeting_id: str) -> Meeting | None:
         try:
-            self.app.save(year)
+            record: object = self.app.repository.get(
+                IdempotencyRecord.create_id(scope=keyed.scope, key=keyed.key)
+            )
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(record, IdempotencyRecord)
+        if record.fingerprint != keyed.fingerprint:
+            raise IdempotencyKeyReusedError(keyed.key)
+        past: object = self.app.repository.get(
+            UUID(record.initiative_id), version=record.result_version
+        )
+        assert isinstance(past, CalendarYear)
+        log.info("idempotent_replay", key=keyed.key, meeting_id=meeting_id)
+        return past.get(meeting_id)
+
+    def _save(
+        self,
+        year: CalendarYear,
+        action: str,
+        actor: ActorRef,
+        result: Meeting,
+        keyed: _Key | None = None,
+    ) -> Meeting:
+        started = clock.perf_counter()
+        pending: list[Any] = [year]
+        if keyed is not None:
+            pending.append(
+                IdempotencyRecord(
+                    scope=keyed.scope,
+                    key=keyed.key,
+                    fingerprint=keyed.fingerprint,
+                    initiative_id=str(year.id),  # the record's field; here the calendar's id
+                    result_version=year.version,
+                )
+            )
+        try:
+            self.app.save(*pending)
         except IntegrityError:
-            raise ConcurrencyConflictError(year.id) from None
+            replayed = self._replayed(keyed, result.id) if keyed is not None else None
+            if replayed is None:
+                raise ConcurrencyConflictError(year.id) from None
+            return replayed
         log.info(
             "calendar_adjusted",
             action=action,
@@ -177,6 +283,15 @@ class StoredCalendar:
             duration_ms=round((clock.perf_counter() - started) * 1000, 2),
         )
         return result
+
+
+@dataclass(frozen=True)
+class _Key:
+    """An idempotency key of a calendar command, with its caller's scope and request."""
+
+    scope: str
+    key: str
+    fingerprint: str
 
 
 def calendar_id(strategy: Strategy, year: int) -> UUID:

@@ -85,9 +85,12 @@ def show(
             typer.echo(_line(meeting))
         for event, day in app.strategy.cycle_event_dates(chosen):
             typer.echo(f"{day.isoformat()}  {'heldag':<11}  {event.name}")
-        for deadline in deadlines(app.strategy, [chosen]):
+        for deadline in deadlines(app.strategy, [chosen - 1, chosen]):
             period = deadline.period
-            typer.echo(f"{period.due.isoformat()}  {'heldag':<11}  lägesrapport {period.id} senast")
+            if period.due.year == chosen:  # the deadlines that fall in the year
+                typer.echo(
+                    f"{period.due.isoformat()}  {'heldag':<11}  lägesrapport {period.id} senast"
+                )
 
 
 @calendar_cli.command("move")

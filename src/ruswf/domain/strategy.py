@@ -86,7 +86,7 @@ class MeetingRule:
         found = self.rule_dates(year)
         if working_days is None:
             return found
-        return [working_days.shift(day, self.shift) for day in found]
+        return [working_days.shift(day, self.shift, within_year=True) for day in found]
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,12 @@ class Strategy:
         """RUS-dagen, "Här och nu" and the other fixed points of `year`, on working days."""
         return sorted(
             (
-                (e, self.working_days.shift(nth_weekday(year, e.month, e.weekday, e.nth), e.shift))
+                (
+                    e,
+                    self.working_days.shift(
+                        nth_weekday(year, e.month, e.weekday, e.nth), e.shift, within_year=True
+                    ),
+                )
                 for e in self.cycle_events
             ),
             key=lambda pair: pair[1],

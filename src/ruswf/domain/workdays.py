@@ -8,7 +8,6 @@ and — when the region says so — no klämdag (a weekday between two days off)
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -40,20 +39,17 @@ class WorkingDays:
     _years: dict[int, dict[date, str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    _lock: threading.Lock = field(
-        default_factory=threading.Lock, init=False, repr=False, compare=False
-    )
 
     def holidays_of(self, year: int) -> dict[date, str]:
         """The country's public and de facto holidays of `year`, with their names."""
         found = self._years.get(year)
         if found is None:
-            with self._lock:
-                table = holidays.country_holidays(
-                    self.country, years=year, categories=HOLIDAY_CATEGORIES, language="sv"
-                )
-                found = {day: str(name) for day, name in table.items()}
-                self._years[year] = found
+            # Two threads may both compute a year at first: the same value, stored twice.
+            table = holidays.country_holidays(
+                self.country, years=year, categories=HOLIDAY_CATEGORIES, language="sv"
+            )
+            found = {day: str(name) for day, name in table.items()}
+            self._years[year] = found
         return found
 
     def holiday(self, day: date) -> str | None:
@@ -69,9 +65,17 @@ class WorkingDays:
     def is_working_day(self, day: date) -> bool:
         return self.why_not(day) is None
 
-    def shift(self, day: date, direction: Shift = "next") -> date:
-        """`day` if it is a working day, else the next (or previous) working day."""
-        step = timedelta(days=1 if direction == "next" else -1)
+    def shift(self, day: date, direction: Shift = "next", *, within_year: bool = False) -> date:
+        """`day` if it is a working day, else the next (or previous) working day. With
+        `within_year`, a shift that would leave the year goes the other way instead (a
+        year's meetings stay in that year)."""
+        found = self._walk(day, 1 if direction == "next" else -1)
+        if within_year and found.year != day.year:
+            found = self._walk(day, -1 if direction == "next" else 1)
+        return found
+
+    def _walk(self, day: date, step_days: int) -> date:
+        step = timedelta(days=step_days)
         found = day
         for _ in range(MAX_SHIFT_DAYS):
             if self.is_working_day(found):

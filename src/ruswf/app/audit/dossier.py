@@ -121,7 +121,7 @@ def build_dossier(
     before.pop("allowed_actions", None)
     earlier = [e for e in events if e.version < decided.version]
     preparations = [_event(e) for e in earlier if e.type == "PreparationRecorded"]
-    meeting = strategy.meeting(
+    meeting = app.calendar.meeting(  # as adjusted: a moved meeting is found at its new date
         decided.data["council"], date.fromisoformat(decided.data["meeting_date"])
     )
     council = strategy.council(decided.data["council"])

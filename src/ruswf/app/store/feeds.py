@@ -116,6 +116,8 @@ class FeedStore:
         return _feed(row)
 
     def get(self, feed_id: str) -> Feed | None:
+        if not FEED_ID.match(feed_id or ""):
+            return None
         with self.store.read() as tx:
             row = tx.one(
                 "SELECT id, user_id, role, organisation, council, feed_organisation,"
@@ -124,8 +126,20 @@ class FeedStore:
             )
         return _feed(row) if row else None
 
+    def active(self) -> list[Feed]:
+        """Every feed not revoked, oldest first."""
+        with self.store.read() as tx:
+            rows = tx.execute(
+                "SELECT id, user_id, role, organisation, council, feed_organisation,"
+                " created_at, revoked_at FROM {ruswf_calendar_feeds}"
+                " WHERE revoked_at IS NULL ORDER BY created_at, id"
+            )
+        return [_feed(row) for row in rows]
+
     def revoke(self, feed_id: str) -> bool:
         """Revoke a feed; False when there is no such active feed."""
+        if not FEED_ID.match(feed_id or ""):
+            return False
         with self.store.write() as tx:
             rows = tx.execute(
                 "UPDATE {ruswf_calendar_feeds} SET revoked_at = ?"

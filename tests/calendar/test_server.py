@@ -1,0 +1,69 @@
+"""A subscription URL against a real `ruswf serve` over a socket, as a calendar program
+fetches it: no bearer token, and 404 once revoked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import icalendar
+import pytest
+
+from tests.calendar.conftest import MEETING
+from tests.conftest import free_port
+
+RUSWF = str(Path(sys.executable).with_name("ruswf"))
+
+
+@pytest.fixture
+def server(database_url: str, tokens: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "RUSWF_DATABASE_URL": database_url, "RUSWF_LOG_FORMAT": "json"}
+    log_file = tmp_path / "serve.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            process.kill()
+            pytest.fail(f"ruswf serve did not become ready: {log_file.read_text()[-2000:]}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_calendar_program_fetches_the_subscription_url_until_it_is_revoked(
+    server: str, tokens: dict[str, str]
+) -> None:
+    headers = {"Authorization": f"Bearer {tokens['secretary']}"}
+    with httpx.Client(base_url=server, timeout=10) as http:
+        created = http.post("/api/v1/calendar/feeds", json={}, headers=headers)
+        assert created.status_code == 201, created.text
+        url = created.json()["url"]
+        assert url.startswith(server)
+        fetched = httpx.get(url, timeout=10)  # no Authorization header
+        assert fetched.status_code == 200
+        assert fetched.headers["content-type"].startswith("text/calendar")
+        uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(fetched.content).walk("VEVENT")}
+        assert f"{MEETING}@rus2030.ruswf" in uids
+        revoked = http.delete(f"/api/v1/calendar/feeds/{created.json()['id']}", headers=headers)
+        assert revoked.status_code == 204
+        assert httpx.get(url, timeout=10).status_code == 404

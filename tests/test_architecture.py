@@ -2,8 +2,8 @@
 source's AST by one walker.
 
     domain      ← stdlib, eventsourcing.domain, transitions, pure libraries
-    app (core)  ← domain, app.store            (not the audit feature, not the demo)
-    app.audit / app.store / app.demo ← app core, domain
+    app (core)  ← domain, app.store            (not the features, not the demo)
+    app.audit / app.notify / app.demo ← app core, app.store, domain
     projections ← app, domain
     bootstrap   ← app, projections             (the composition root)
     api, cli    ← bootstrap and everything inward; nothing imports them
@@ -35,6 +35,9 @@ class Rule:
     exempt: tuple[str, ...] = ()
 
 
+FEATURES = ("ruswf.app.audit", "ruswf.app.notify", "ruswf.app.demo")
+"""The application's feature packages, built on its core (which knows none of them)."""
+
 RULES = (
     Rule(
         "the domain imports only the stdlib, eventsourcing.domain, transitions and holidays",
@@ -47,15 +50,15 @@ RULES = (
         forbidden=("ruswf.api", "ruswf.cli", "ruswf.bootstrap", "projections"),
     ),
     Rule(
-        "the application core does not import the audit feature or the demo",
+        "the application core does not import the features (audit, notify) or the demo",
         sources=("ruswf.app",),
-        forbidden=("ruswf.app.audit", "ruswf.app.demo"),
-        exempt=("ruswf.app.audit", "ruswf.app.demo"),
+        forbidden=FEATURES,
+        exempt=FEATURES,
     ),
     Rule(
-        "the store adapters do not import the audit feature or the demo",
+        "the store adapters do not import the features or the demo",
         sources=("ruswf.app.store",),
-        forbidden=("ruswf.app.audit", "ruswf.app.demo"),
+        forbidden=FEATURES,
     ),
     Rule(
         "the projections import the application, never the API, the CLI or the root",

@@ -14,6 +14,7 @@ import pytest
 
 from ruswf.domain.errors import StrategyConfigError
 from ruswf.domain.strategy import WEEKDAYS, Strategy
+from ruswf.domain.strategy_file import parse_strategy
 
 YEARS = range(2025, 2035)  # ten years
 
@@ -127,13 +128,13 @@ def test_the_cycle_covers_the_previous_current_and_next_two_years(strategy: Stra
 def with_cycle(**changes: Any) -> Strategy:
     data = shipped()
     data["annual_cycle"].update(changes)
-    return Strategy.from_mapping(data, "test.toml")
+    return parse_strategy(data, "test.toml")
 
 
 def with_rule(**changes: Any) -> Strategy:
     data = shipped()
     data["annual_cycle"]["meetings"][0].update(changes)
-    return Strategy.from_mapping(data, "test.toml")
+    return parse_strategy(data, "test.toml")
 
 
 def test_a_rule_may_move_to_the_previous_working_day() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ruswf.domain.errors import StrategyConfigError
 from ruswf.domain.strategy import Strategy
+from ruswf.domain.strategy_file import parse_strategy
 
 DEFAULT_STRATEGY = "rus2030.toml"
 
@@ -31,4 +32,4 @@ def load_strategy(path: Path | None = None) -> Strategy:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as error:
         raise StrategyConfigError(source, "(syntax)", str(error)) from None
-    return Strategy.from_mapping(data, source)
+    return parse_strategy(data, source)

@@ -446,3 +446,22 @@ def test_a_revision_records_only_what_was_changed_in_the_form(
     revised = app.history(initiative)[-1]
     assert revised.type == "Revised"
     assert revised.data["changes"] == {"title": "Branschanalys 2027", "partner_actors": []}
+
+
+def test_user_text_is_escaped_everywhere_it_is_shown(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str], app: RusApp
+) -> None:
+    hostile = '<script>alert("x")</script>'
+    initiative = ready_for("schedule")
+    app.revise(initiative, actor("coordinator"), changes={"title": hostile})
+    app.schedule(initiative, actor("preparer"), council="rsr", meeting_date=FIRST_MEETING)
+    browser = signed_in("auditor")
+    for path in (
+        f"/initiatives/{initiative}",
+        "/initiatives",
+        "/initiatives?view=table",
+        f"/meetings/rsr-{FIRST_MEETING}",
+    ):
+        html = browser.http.get(path).text
+        assert "<script" not in html, path
+        assert "&lt;script&gt;" in html, path

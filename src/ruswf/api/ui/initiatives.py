@@ -27,6 +27,7 @@ from ruswf.app.errors import (
     PermissionDeniedError,
     StaleVersionError,
 )
+from ruswf.app.labels import action_label
 from ruswf.app.views import EventView, InitiativeView
 from ruswf.domain.commands import content_fields
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
@@ -190,8 +191,6 @@ def _propose_form(
 
 
 def _action_title(page: Page, action: str) -> str:
-    from ruswf.app.labels import action_label
-
     return action_label(action, page.lang)
 
 

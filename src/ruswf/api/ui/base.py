@@ -180,6 +180,8 @@ class Page:
             **context,
         )
         response = HTMLResponse(html, status_code=status_code)
+        if self.user is not None:  # a signed-in page is not kept (shared computers, back button)
+            response.headers["Cache-Control"] = "no-store"
         remember_language(self.request, response)
         return response
 

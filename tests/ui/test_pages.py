@@ -223,7 +223,15 @@ def test_the_decision_dossier_is_a_page_in_swedish(
     initiative = ready_for("close")
     html = signed_in("auditor").http.get(f"/initiatives/{initiative}/beslut/1").text
     assert "Beslutsunderlag" in html
-    assert "Beredning registrerad" in html
+    assert "Beredning registrerad" in html  # the event's Swedish label
+    assert re.search(
+        r"\d{1,2} (januari|februari|mars|april|maj|juni|juli|augusti|september|"
+        r"oktober|november|december) \d{4} \d\d:\d\d",
+        html,
+    )
+    assert '<link rel="stylesheet" href="/static/ui/dossier.css">' in html
+    assert "<style>" not in html
+    assert f'href="/initiatives/{initiative}"' in html
 
 
 def test_the_secretary_records_decisions_from_the_meeting_page(

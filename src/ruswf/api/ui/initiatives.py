@@ -572,4 +572,5 @@ def dossier(
         found = build_dossier(page.app, initiative_id, number, ledger=ledger, people=people)
     except (DecisionNotFoundError, InitiativeNotFoundError) as missing:
         return error_page(page, 404, page.t("not_found"), str(missing))
-    return HTMLResponse(render_html(found, stylesheet=DOSSIER_CSS))
+    back = f"/initiatives/{initiative_id}"
+    return HTMLResponse(render_html(found, stylesheet=DOSSIER_CSS, back=back))

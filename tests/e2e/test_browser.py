@@ -280,3 +280,19 @@ def test_pages_fit_a_390_pixel_wide_phone(as_user: Callable[..., Page], site: Si
             wide[path] = width
     shoot(page, "17-mobil-tavla")
     assert wide == {}
+
+
+def test_proposing_works_with_javascript_turned_off(browser: Browser, site: Site) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/login")
+        page.get_by_label("Inloggningsnyckel").fill(site.tokens["coordinator"])
+        page.get_by_role("button", name="Logga in").click()
+        page.wait_for_url(f"{site.url}/")
+        initiative = propose(page, site, "Utan JavaScript")
+        page.locator("#form-submit").get_by_role("button").click()
+        page.wait_for_url(f"{site.url}/initiatives/{initiative}")
+        assert state_of(page) == "council_preparation"
+    finally:
+        context.close()

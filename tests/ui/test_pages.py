@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from ruswf.app.service import RusApp
-from ruswf.domain.commands import Close, Revise
+from ruswf.domain.commands import Close, Revise, Schedule
 from ruswf.domain.lifecycle import State
 from tests.api.conftest import FIRST_MEETING, actor
 from tests.ui.conftest import Browser
@@ -224,7 +224,15 @@ def test_the_decision_dossier_is_a_page_in_swedish(
     initiative = ready_for("close")
     html = signed_in("auditor").http.get(f"/initiatives/{initiative}/beslut/1").text
     assert "Beslutsunderlag" in html
-    assert "Beredning registrerad" in html
+    assert "Beredning registrerad" in html  # the event's Swedish label
+    assert re.search(
+        r"\d{1,2} (januari|februari|mars|april|maj|juni|juli|augusti|september|"
+        r"oktober|november|december) \d{4} \d\d:\d\d",
+        html,
+    )
+    assert '<link rel="stylesheet" href="/static/ui/dossier.css">' in html
+    assert "<style>" not in html
+    assert f'href="/initiatives/{initiative}"' in html
 
 
 def test_the_secretary_records_decisions_from_the_meeting_page(
@@ -447,3 +455,22 @@ def test_a_revision_records_only_what_was_changed_in_the_form(
     revised = app.history(initiative)[-1]
     assert revised.type == "Revised"
     assert revised.data["changes"] == {"title": "Branschanalys 2027", "partner_actors": []}
+
+
+def test_user_text_is_escaped_everywhere_it_is_shown(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str], app: RusApp
+) -> None:
+    hostile = '<script>alert("x")</script>'
+    initiative = ready_for("schedule")
+    app.execute(initiative, Revise(changes={"title": hostile}), actor("coordinator"))
+    app.execute(initiative, Schedule(council="rsr", meeting_date=FIRST_MEETING), actor("preparer"))
+    browser = signed_in("auditor")
+    for path in (
+        f"/initiatives/{initiative}",
+        "/initiatives",
+        "/initiatives?view=table",
+        f"/meetings/rsr-{FIRST_MEETING}",
+    ):
+        html = browser.http.get(path).text
+        assert "<script" not in html, path
+        assert "&lt;script&gt;" in html, path

@@ -198,3 +198,9 @@ def test_the_language_link_keeps_the_page_and_its_filters(
 ) -> None:
     html = signed_in("coordinator").http.get("/initiatives?goal_area=grow&q=fond").text
     assert 'href="/initiatives?goal_area=grow&amp;q=fond&amp;lang=en"' in html
+
+
+def test_signed_in_pages_are_not_stored_by_the_browser(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    assert signed_in("coordinator").http.get("/").headers["cache-control"] == "no-store"

@@ -17,11 +17,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from ruswf.api.deps import READ_CATCH_UP_WAIT
 from ruswf.api.ratelimit import AuthFailureLimit
 from ruswf.api.ui import i18n
+from ruswf.api.ui.forms import CHOICE_LABELS
 from ruswf.api.ui.session import COOKIE, CsrfError, LoginRequiredError, SessionStore, UiUser
 from ruswf.app.authorization import ROLE_READS, Role
 from ruswf.app.labels import action_label, event_label
 from ruswf.app.service import RusApp
 from ruswf.app.store.faults import is_store_error, store_error_message
+from ruswf.app.views import state_label
 from ruswf.bootstrap import Services
 from ruswf.domain.lifecycle import State
 
@@ -113,8 +115,6 @@ class Page:
     def state_label(self, state: str) -> str:
         if self.lang == "en":
             return STATE_LABELS_EN.get(state, state)
-        from ruswf.app.views import state_label
-
         return state_label(state)
 
     def goal_area(self, goal_area_id: str | None) -> str:
@@ -136,8 +136,6 @@ class Page:
 
     def choice(self, field_name: str, value: str | None) -> str:
         """A fixed choice (recommendation, progress status) in words."""
-        from ruswf.api.ui.forms import CHOICE_LABELS
-
         pair = CHOICE_LABELS.get(field_name, {}).get(value or "")
         return (pair[1] if self.lang == "en" else pair[0]) if pair else (value or "")
 
@@ -183,6 +181,8 @@ class Page:
             **context,
         )
         response = HTMLResponse(html, status_code=status_code)
+        if self.user is not None:  # a signed-in page is not kept (shared computers, back button)
+            response.headers["Cache-Control"] = "no-store"
         remember_language(self.request, response)
         return response
 

@@ -27,6 +27,7 @@ from ruswf.app.errors import (
     PermissionDeniedError,
     StaleVersionError,
 )
+from ruswf.app.labels import action_label
 from ruswf.app.views import EventView, InitiativeView
 from ruswf.domain.commands import content_fields
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
@@ -190,8 +191,6 @@ def _propose_form(
 
 
 def _action_title(page: Page, action: str) -> str:
-    from ruswf.app.labels import action_label
-
     return action_label(action, page.lang)
 
 
@@ -573,4 +572,5 @@ def dossier(
         found = build_dossier(page.app, initiative_id, number, ledger=ledger, people=people)
     except (DecisionNotFoundError, InitiativeNotFoundError) as missing:
         return error_page(page, 404, page.t("not_found"), str(missing))
-    return HTMLResponse(render_html(found, stylesheet=DOSSIER_CSS))
+    back = f"/initiatives/{initiative_id}"
+    return HTMLResponse(render_html(found, stylesheet=DOSSIER_CSS, back=back))

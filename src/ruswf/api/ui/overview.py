@@ -93,6 +93,7 @@ def _coordinator(page: Page, views: Any, rows: Rows, today: date) -> Rows:
                 "overdue": due < today.isoformat(),
             }
         )
+    reports.sort(key=lambda item: (str(item["due"]), item["title"]))
     returned = [
         {
             "href": f"/initiatives/{r['id']}",

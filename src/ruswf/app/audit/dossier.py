@@ -165,13 +165,17 @@ def _seal(ledger: Ledger, initiative_id: str, version: int) -> dict[str, Any]:
     return {"sealed": False}
 
 
-def render_html(dossier: dict[str, Any], *, stylesheet: str | None = None) -> str:
+def render_html(
+    dossier: dict[str, Any], *, stylesheet: str | None = None, back: str | None = None
+) -> str:
     """The dossier as a printable HTML page (escaped throughout), in Swedish with Swedish
     dates. Served (`stylesheet`: the web UI's style sheet) it links its style, so a CSP
-    without inline styles holds; as a file on its own it carries the style inline."""
+    without inline styles holds; as a file on its own it carries the style inline.
+    `back`: a link back to the initiative (the web UI's page)."""
     return _templates.get_template("dossier.html").render(
         d=dossier,
         stylesheet=stylesheet,
+        back=back,
         outcome_labels=OUTCOME_LABELS,
         recommendation_labels=RECOMMENDATION_LABELS,
     )

@@ -14,12 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ruswf.api.deps import LedgerDep, PeopleDep
 from ruswf.api.ui import actions
 from ruswf.api.ui.base import STATE_ORDER, Page, SignedIn, error_page, log
-from ruswf.api.ui.csvout import to_csv
 from ruswf.api.ui.forms import Form, body_from_form, build_form
 from ruswf.api.ui.i18n import ZONE
 from ruswf.api.ui.session import COOKIE, check_csrf
 from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
 from ruswf.app.authorization import PROPOSE, ROLE_ACTIONS, Role
+from ruswf.app.csvsafe import write_csv
 from ruswf.app.errors import (
     ConcurrencyConflictError,
     IdempotencyKeyReusedError,
@@ -162,7 +162,7 @@ def board_csv(
         "next_report_due",
         "last_change",
     )
-    body = to_csv(header, ([r.get(c) for c in header] for r in rows))
+    body = write_csv(header, ([r.get(c) for c in header] for r in rows))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 
 from ruswf.api.ui import actions, svg
 from ruswf.api.ui.base import OUTCOME_LABELS, Page, SignedIn, error_page
-from ruswf.api.ui.csvout import to_csv
 from ruswf.api.ui.forms import build_form
+from ruswf.app.csvsafe import write_csv
 from ruswf.app.labels import action_label
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import EARLIEST_YEAR, LATEST_YEAR
@@ -513,7 +513,7 @@ def reports_csv(page: SignedIn, year: Year = None) -> Response:
     report = page.projections().annual_cycle(chosen, today=page.app.today())
     rows = report["rows"]
     header = list(rows[0]) if rows else ["goal_area", "period"]
-    body = to_csv(header, ([r.get(c) for c in header] for r in rows))
+    body = write_csv(header, ([r.get(c) for c in header] for r in rows))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -16,7 +16,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
+import tests.servers
 from bench import datagen, loadgen
 from bench.harness import (
     Report,
@@ -285,46 +285,13 @@ def bench_command_concurrent(report: Report, size: Size) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serving(url: str, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "RUSWF_DATABASE_URL": url,
-        "RUSWF_LOG_LEVEL": "warning",
-        "RUSWF_LOG_FORMAT": "json",
-    }
-    process = subprocess.Popen(
-        [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("ruswf serve did not become ready")
-        yield base, process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    """`ruswf serve` on the store at `url` (warnings only in its log, which is discarded)."""
+    env = {"RUSWF_LOG_LEVEL": "warning"}
+    with tests.servers.serving(url, None, *extra, env=env, timeout=120) as server:
+        assert server.process is not None
+        yield server.url, server.process
 
 
 async def _http_load(

@@ -39,7 +39,8 @@ def _dispatcher_process(url: str) -> None:
 
 def bench_webhook_lag(report: Report, size: Any) -> None:
     """p99 from commit to arrival at the receiver, 200 commands/s."""
-    from bench.run import free_port, open_app, proposals
+    from bench.run import open_app, proposals
+    from tests.servers import free_port
 
     arrivals: dict[tuple[str, int], float] = {}
     lock = threading.Lock()

@@ -8,7 +8,6 @@ schema, dropped afterwards, so tests cannot see each other's events.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import deepcopy
@@ -25,20 +24,13 @@ from ruswf.app.settings import Settings
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.domain.commands import ActorRef
 from ruswf.domain.strategy import Strategy
+from tests.servers import free_port as free_port
 
 PG_URL = os.environ.get("RUSWF_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 STORES = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager

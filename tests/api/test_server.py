@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,40 +12,14 @@ import pytest
 from ruswf.app.service import RusApp
 from ruswf.domain.commands import Propose, RecordPreparation, Schedule, Submit
 from tests.api.conftest import FIRST_MEETING, LATER_MEETING, actor
-from tests.conftest import free_port
-
-RUSWF = str(Path(sys.executable).with_name("ruswf"))
+from tests.servers import serving
 
 
 @pytest.fixture
 def server(database_url: str, tokens: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """`ruswf serve` on a free port; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "RUSWF_DATABASE_URL": database_url, "RUSWF_LOG_FORMAT": "json"}
-    log_file = tmp_path / "serve.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            process.kill()
-            pytest.fail(f"ruswf serve did not become ready: {log_file.read_text()[-2000:]}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving(database_url, tmp_path / "serve.log") as running:
+        yield running.url
 
 
 def test_real_server_serves_the_lifecycle_over_a_socket(

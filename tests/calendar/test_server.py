@@ -3,10 +3,6 @@ fetches it: no bearer token, and 404 once revoked."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,39 +11,14 @@ import icalendar
 import pytest
 
 from tests.calendar.conftest import MEETING
-from tests.conftest import free_port
-
-RUSWF = str(Path(sys.executable).with_name("ruswf"))
+from tests.servers import serving
 
 
 @pytest.fixture
 def server(database_url: str, tokens: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "RUSWF_DATABASE_URL": database_url, "RUSWF_LOG_FORMAT": "json"}
-    log_file = tmp_path / "serve.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            process.kill()
-            pytest.fail(f"ruswf serve did not become ready: {log_file.read_text()[-2000:]}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """`ruswf serve` on a free port; yields its base URL."""
+    with serving(database_url, tmp_path / "serve.log") as running:
+        yield running.url
 
 
 def test_a_calendar_program_fetches_the_subscription_url_until_it_is_revoked(

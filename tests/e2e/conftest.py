@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from ruswf.app.strategy_loader import load_strategy
 from tests.conftest import store_url
-from tests.reliability.conftest import Server, make_tokens
+from tests.reliability.conftest import make_tokens
+from tests.servers import Server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

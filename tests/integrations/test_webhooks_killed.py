@@ -18,7 +18,7 @@ from ruswf.app.notify.webhooks import WebhookStore
 from ruswf.app.service import RusApp
 from tests.integrations.conftest import Receiver, wait_for
 from tests.integrations.test_webhooks import logged, walk
-from tests.reliability.conftest import RUSWF, Server
+from tests.servers import RUSWF, Server
 
 FAST_RETRIES = {
     "RUSWF_WEBHOOK_ALLOW_PRIVATE": "true",

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +29,8 @@ from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import Strategy
-from tests.conftest import free_port
+from tests.servers import Server, free_port
 
-RUSWF = str(Path(sys.executable).with_name("ruswf"))
 LEAD = "sundsvall"
 USERS: dict[str, tuple[str, str, str]] = {
     "coordinator": ("anna", "coordinator", LEAD),
@@ -59,78 +56,6 @@ def make_tokens(database_url: str, strategy: Strategy) -> dict[str, str]:
         return {name: store.create(*user)[1] for name, user in USERS.items()}
     finally:
         store.close()
-
-
-class Server:
-    """`ruswf serve` in a subprocess on a free port, which a test may kill and restart."""
-
-    def __init__(
-        self,
-        database_url: str,
-        log: Path,
-        env: dict[str, str] | None = None,
-        args: Sequence[str] = (),
-    ) -> None:
-        self.database_url = database_url
-        self.log = log
-        self.args = tuple(args)  # more `ruswf serve` options, e.g. ("--workers", "2")
-        self.env = {
-            **os.environ,
-            "RUSWF_DATABASE_URL": database_url,
-            "RUSWF_LOG_FORMAT": "json",
-            **(env or {}),
-        }
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 30) -> None:
-        self.launch()
-        self.wait_ready(timeout)
-
-    def launch(self) -> None:
-        """Start the process without waiting for it (`wait_ready` waits)."""
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [RUSWF, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"ruswf serve did not become ready: {self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no cleanup, whatever was in flight."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-        assert self.process.returncode == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture

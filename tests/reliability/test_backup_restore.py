@@ -19,8 +19,9 @@ from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.strategy import Strategy
 from tests.conftest import PG_URL
+from tests.servers import RUSWF
 
-from .conftest import RUSWF, make_app
+from .conftest import make_app
 
 TODAY = date(2026, 6, 1)
 

@@ -23,8 +23,9 @@ from psycopg import errors as pg_errors
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.store.faults import store_fault
 from ruswf.domain.strategy import Strategy
+from tests.servers import RUSWF, Server
 
-from .conftest import CONTENT, RUSWF, Server, make_app, make_tokens
+from .conftest import CONTENT, make_app, make_tokens
 
 LOCK_TIMEOUT = 1
 

@@ -19,8 +19,9 @@ import pytest
 
 from ruswf.app.settings import Settings
 from ruswf.app.store.locks import Holder, current_leaders
-from tests.reliability.conftest import CONTENT, RUSWF, Command, send
+from tests.reliability.conftest import CONTENT, Command, send
 from tests.reliability.conftest import private_postgres as private_postgres  # the fixture
+from tests.servers import RUSWF
 
 JOBS = ("projections", "ledger")
 

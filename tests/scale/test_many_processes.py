@@ -23,13 +23,13 @@ from tests.conftest import postgres_schema_url
 from tests.projections.conftest import dump
 from tests.projections.test_crash import assert_audit_trail_is_exactly_the_log_prefix
 from tests.reliability.conftest import (
-    Server,
     assert_commands_stored_exactly_once,
     make_app,
     make_tokens,
     retry_unanswered,
     wait_for,
 )
+from tests.servers import Server
 
 from .conftest import JOBS, SpreadLoad, Worker, kill, leaders, wait_for_leaders
 

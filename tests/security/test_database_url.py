@@ -19,7 +19,7 @@ from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.strategy import Strategy
 from tests.conftest import postgres_schema_url
-from tests.security.server import RUSWF
+from tests.servers import RUSWF
 
 pytestmark = pytest.mark.postgres
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from psycopg import IsolationLevel, sql
 
 from tests.conftest import PG_URL, STORES
-from tests.security.server import RUSWF
+from tests.servers import RUSWF
 
 NAME = "Greta Raderasdotter"
 Auth = Callable[[str], dict[str, str]]

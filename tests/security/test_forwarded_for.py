@@ -13,7 +13,8 @@ import pytest
 from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.strategy import Strategy
-from tests.security.server import RUSWF, client_from, ruswf_serve
+from tests.security.server import client_from, ruswf_serve
+from tests.servers import RUSWF
 
 LIMIT = 20
 BAD = {"Authorization": "Bearer ruswf_000000000000_notarealtokennotarealtoken"}

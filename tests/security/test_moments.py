@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.security.server import RUSWF
+from tests.servers import RUSWF
 
 OUT_OF_RANGE = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]
 Auth = Callable[[str], dict[str, str]]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.server import RUSWF
+from tests.servers import RUSWF
 
 
 def mode(path: Path) -> int:

@@ -327,7 +327,7 @@ def test_a_target_that_resolves_to_a_private_address_is_refused_at_delivery_too(
     app.propose(COORDINATOR, content)
     dispatcher = Dispatcher(app, store)  # app's settings: private targets not allowed
     try:
-        dispatcher.run_once()
+        dispatcher.run_once(wait=True)
     finally:
         dispatcher.close()
     [attempt] = store.deliveries(hook["id"])[0]

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,22 +83,41 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ruswf-hook")
+        self._busy: dict[str, Future[int]] = {}
+        self.finished = threading.Event()
+        """Set when a subscription's batch finishes (the runner polls again at once)."""
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def run_once(self, now: datetime | None = None) -> int:
-        """Deliver, for every subscription due at `now`, the events after its cursor;
-        returns how many events were handled (delivered or skipped)."""
+    def run_once(self, now: datetime | None = None, *, wait: bool = False) -> int:
+        """Start delivering, for every subscription due at `now` and not being delivered
+        already, the events after its cursor, each subscription in a thread of its own
+        (so a slow receiver holds up only itself); returns how many events the batches
+        that finished since the last call handled. `wait`: wait for this call's batches."""
         now = now or self._clock()
+        handled = self._collect()
         due = [
-            s for s in self.store.active() if s.next_attempt_at is None or s.next_attempt_at <= now
+            s
+            for s in self.store.active()
+            if (s.next_attempt_at is None or s.next_attempt_at <= now) and s.id not in self._busy
         ]
-        if not due:
-            return 0
-        head = int(self.app.recorder.max_notification_id() or 0)
-        due = [s for s in due if s.position < head]
-        return sum(self._pool.map(self._drive, due))
+        if due:
+            head = int(self.app.recorder.max_notification_id() or 0)
+            for subscription in due:
+                if subscription.position < head:
+                    future = self._pool.submit(self._drive, subscription)
+                    future.add_done_callback(lambda _: self.finished.set())
+                    self._busy[subscription.id] = future
+        if wait:
+            for future in list(self._busy.values()):
+                future.result()
+            handled += self._collect()
+        return handled
+
+    def _collect(self) -> int:
+        finished = [key for key, future in self._busy.items() if future.done()]
+        return sum(self._busy.pop(key).result() for key in finished)
 
     # -- one subscription ------------------------------------------------------------------
 
@@ -325,7 +344,8 @@ class DispatcherRunner:
                 self._stop.wait(1.0)
                 continue
             if not handled:
-                self._stop.wait(self.interval)
+                self.dispatcher.finished.wait(self.interval)
+                self.dispatcher.finished.clear()
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()

@@ -3,6 +3,8 @@ event arrives, in log order, signed (checked with the `standardwebhooks` library
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ from ruswf.app.notify.webhooks import WebhookStore, unstamp
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.domain.initiative import ActorRef
+from ruswf.domain.strategy import Strategy
 from tests.integrations.conftest import Delivery, Receiver, bearer, wait_for
 
 COORDINATOR = ActorRef("anna", "sundsvall", "coordinator")
@@ -334,3 +337,57 @@ def test_a_target_that_resolves_to_a_private_address_is_refused_at_delivery_too(
     assert attempt["outcome"] == "failed"
     assert attempt["error"].startswith("target refused: host 'localhost'")
     assert receiver.deliveries() == []
+
+
+@pytest.fixture
+def second_app(strategy: Strategy, hook_settings: Settings) -> Iterator[RusApp]:
+    application = RusApp(strategy, hook_settings)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+def test_two_dispatchers_on_one_store_deliver_each_event_once_in_order(
+    app: RusApp,
+    second_app: RusApp,
+    hook_settings: Settings,
+    strategy: Strategy,
+    content: dict[str, Any],
+    receiver: Receiver,
+) -> None:
+    """Two processes' dispatchers (two applications) share the subscriptions: the lease
+    lets one deliver a subscription at a time."""
+    first_app = RusApp(strategy, hook_settings)
+    try:
+        store = WebhookStore(first_app)
+        _, hook = store.create(receiver.url, ["*"], created_by="adm", scope="t")
+        dispatchers = [
+            Dispatcher(first_app, store),
+            Dispatcher(second_app, WebhookStore(second_app)),
+        ]
+        stop = threading.Event()
+
+        def run(dispatcher: Dispatcher) -> None:
+            while not stop.is_set():
+                dispatcher.run_once(wait=True)
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers]
+        for thread in threads:
+            thread.start()
+        try:
+            walk(app, content, proposals=5)
+            expected = logged(app)
+            wait_for(lambda: len(receiver.deliveries()) >= len(expected), what="every event")
+            time.sleep(0.5)  # room for a duplicate to show
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+            for dispatcher in dispatchers:
+                dispatcher.close()
+        positions = [verified(hook["secret"], d)["position"] for d in receiver.deliveries()]
+        assert positions == [p for p, _ in expected]
+    finally:
+        first_app.close()

@@ -155,6 +155,7 @@ def test_410_gone_disables_the_subscription(
     wait_for(lambda: status() == "disabled", what="the subscription disabled")
     receiver.status = 200
     app.propose(COORDINATOR, content)
+    time.sleep(1.0)  # time the dispatcher would need to deliver it (it polls every 0.1 s)
     log = client.get(
         f"/api/v1/webhooks/{hook['id']}/deliveries", headers=bearer(tokens["admin"])
     ).json()
@@ -230,6 +231,7 @@ def test_list_hides_secrets_and_delete_stops_deliveries(
     deleted = client.delete(f"/api/v1/webhooks/{hook['id']}", headers=bearer(tokens["admin"]))
     assert deleted.status_code == 204
     app.propose(COORDINATOR, content)
+    time.sleep(1.0)  # time the dispatcher would need to deliver it (it polls every 0.1 s)
     gone = client.get(f"/api/v1/webhooks/{hook['id']}", headers=bearer(tokens["admin"]))
     assert gone.status_code == 404
     assert receiver.deliveries() == []

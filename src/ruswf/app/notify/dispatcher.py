@@ -85,7 +85,7 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ruswf-hook")
         self._busy: dict[str, Future[int]] = {}
         self.finished = threading.Event()
-        """Set when a subscription's batch finishes (the runner polls again at once)."""
+        """Set when a subscription's batch handled events (the runner polls again at once)."""
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -107,13 +107,17 @@ class Dispatcher:
             for subscription in due:
                 if subscription.position < head:
                     future = self._pool.submit(self._drive, subscription)
-                    future.add_done_callback(lambda _: self.finished.set())
+                    future.add_done_callback(self._finished)
                     self._busy[subscription.id] = future
         if wait:
             for future in list(self._busy.values()):
                 future.result()
             handled += self._collect()
         return handled
+
+    def _finished(self, future: Future[int]) -> None:
+        if future.result():  # a batch that did nothing (a fresh gap) waits for the poll
+            self.finished.set()
 
     def _collect(self) -> int:
         finished = [key for key, future in self._busy.items() if future.done()]
@@ -136,35 +140,41 @@ class Dispatcher:
         now = self._clock()
         if not self.store.lease(subscription.id, self.owner, now, now + self.lease):
             return 0
+        try:
+            return self._deliver_leased(subscription, now)
+        finally:
+            self.store.release(subscription.id, self.owner)
+
+    def _deliver_leased(self, subscription: Subscription, now: datetime) -> int:
         try:  # read again under the lease: another process may have moved it on
             subscription = self.store.get(subscription.id)
         except WebhookNotFoundError:
             return 0
+        waiting = subscription.next_attempt_at is not None and subscription.next_attempt_at > now
+        if waiting or subscription.status != "active":
+            return 0
         batch = _Batch(self, subscription)
-        try:
-            notifications = self.app.recorder.select_notifications(
-                subscription.position + 1, BATCH_SIZE
-            )
-            previous = subscription.position
-            for notification in notifications:
-                event: Any = self.app.mapper.to_domain_event(notification)
-                if notification.id != previous + 1 and (
-                    (self._clock() - event.timestamp).total_seconds() < GAP_GRACE_SECONDS
-                ):
-                    break  # a fresh gap: maybe an insert not committed yet
-                previous = notification.id
-                if not is_initiative_event(event) or not subscription.wants(type(event).__name__):
-                    batch.skip(notification.id)
-                    continue
-                if not batch.ready():
-                    break
-                attempt = self._attempt(subscription, event, notification.id, batch.attempts)
-                if not batch.add(attempt):
-                    break
-            batch.flush()
-            return batch.handled
-        finally:
-            self.store.release(subscription.id, self.owner)
+        notifications = self.app.recorder.select_notifications(
+            subscription.position + 1, BATCH_SIZE
+        )
+        previous = subscription.position
+        for notification in notifications:
+            event: Any = self.app.mapper.to_domain_event(notification)
+            if notification.id != previous + 1 and (
+                (self._clock() - event.timestamp).total_seconds() < GAP_GRACE_SECONDS
+            ):
+                break  # a fresh gap: maybe an insert not committed yet
+            previous = notification.id
+            if not is_initiative_event(event) or not subscription.wants(type(event).__name__):
+                batch.skip(notification.id)
+                continue
+            if not batch.ready():
+                break
+            attempt = self._attempt(subscription, event, notification.id, batch.attempts)
+            if not batch.add(attempt):
+                break
+        batch.flush()
+        return batch.handled
 
     def _attempt(
         self, subscription: Subscription, event: Any, position: int, attempts: int
@@ -309,7 +319,8 @@ class _Batch:
             failed = self.pending[-1].outcome != "delivered"
             self.pending = []
             self.flushed_at = time.monotonic()
-            if failed:
+            if failed:  # postponed or disabled (and the lease given up): this batch is over
+                self.held = False
                 return
         if self.skipped_to > self.cursor:
             self._advance_over_skipped()

@@ -393,3 +393,22 @@ def test_two_dispatchers_on_one_store_deliver_each_event_once_in_order(
         assert positions == [p for p, _ in expected]
     finally:
         first_app.close()
+
+
+def test_unknown_webhooks_answer_404_and_a_bad_replay_position_422(
+    client: TestClient, tokens: dict[str, str], receiver: Receiver, subscribe: Callable[..., Any]
+) -> None:
+    admin = bearer(tokens["admin"])
+    for method, path in [
+        ("GET", "/api/v1/webhooks/wh_0000000000000000"),
+        ("DELETE", "/api/v1/webhooks/wh_0000000000000000"),
+        ("GET", "/api/v1/webhooks/wh_0000000000000000/deliveries"),
+        ("POST", "/api/v1/webhooks/wh_0000000000000000/rotate-secret"),
+    ]:
+        assert client.request(method, path, headers=admin).status_code == 404, path
+    hook = subscribe(receiver.url)
+    bad = client.post(
+        f"/api/v1/webhooks/{hook['id']}/replay", json={"from_position": 0}, headers=admin
+    )
+    assert bad.status_code == 422
+    assert "from_position" in bad.text

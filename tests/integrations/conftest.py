@@ -25,7 +25,7 @@ from ruswf.app.settings import Settings
 from ruswf.app.store.tokens import TokenStore
 from ruswf.domain.commands import ActorRef, Approve, Propose, RecordPreparation, Schedule, Submit
 from ruswf.domain.strategy import Strategy
-from tests.conftest import free_port
+from tests.servers import free_port
 
 FIRST_MEETING = "2026-01-15"  # RSR's first meeting of 2026: approval in period 2026-T1
 
@@ -36,6 +36,8 @@ class Mailbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    drop_next: bool = False
+    """Close the connection at the next message's data instead of taking it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -57,6 +59,11 @@ class Mailbox:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert isinstance(envelope.content, bytes)
+        if self.drop_next:
+            self.drop_next = False
+            assert server.transport is not None
+            server.transport.close()
+            return "421 4.3.2 going down"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         with self.lock:
@@ -101,6 +108,7 @@ def mail_settings(settings: Settings, smtp: SmtpServer) -> Settings:
             "smtp_from": "ruswf@region.example.se",
             "smtp_timeout": 5.0,
             "public_url": "https://ruswf.region.example.se",
+            "reminder_schedule": "off",  # tests send when they say so
         }
     )
 

@@ -372,3 +372,56 @@ def test_the_api_registers_a_reminder_recipient(
         assert "reminders" in refused.text
     [recipient] = People(mail_app).reminder_recipients("sundsvall")
     assert (recipient.person_id, recipient.language) == (answer.json()["id"], "en")
+
+
+def test_a_connection_lost_mid_run_stops_the_run_and_the_next_run_sends_the_rest_once(
+    mail_app: RusApp,
+    people: People,
+    projections: Projections,
+    reminders: Callable[..., Reminders],
+    approved: Callable[..., str],
+    smtp: SmtpServer,
+    due: date,
+) -> None:
+    approved(mail_app, "sundsvall")
+    register(people, "Anna", ANNA, "sundsvall")
+    register(people, "Bo", "bo@example.se", "sundsvall")
+    today = due + timedelta(days=1)
+    smtp.mailbox.drop_next = True
+    first = reminders().send(today)
+    assert first.error is not None
+    assert "disconnected" in first.error or "unavailable" in first.error
+    assert smtp.mailbox.all() == []
+    assert sent_events(projections) == []
+    second = reminders().send(today)
+    assert second.error is None
+    assert len(smtp.mailbox.to(ANNA)) == len(smtp.mailbox.to("bo@example.se")) == 1
+
+
+def test_the_audit_trail_over_http_shows_who_was_reminded_and_never_the_address(
+    mail_settings: Settings,
+    mail_app: RusApp,
+    people: People,
+    reminders: Callable[..., Reminders],
+    approved: Callable[..., str],
+    smtp: SmtpServer,
+    strategy: Strategy,
+    due: date,
+) -> None:
+    initiative = approved(mail_app, "sundsvall")
+    anna = register(people, "Anna", ANNA, "sundsvall")
+    reminders().send(due + timedelta(days=1))
+    store = TokenStore(mail_settings, strategy)
+    token = store.create("aud", "auditor", "lansstyrelsen")[1]
+    store.close()
+    with TestClient(create_app(mail_settings)) as c:
+        answer = c.get(
+            "/api/v1/audit/events",
+            params={"type": "ReminderSent", "initiative_id": initiative},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 200, answer.text
+    [event] = answer.json()["items"]
+    assert event["payload"]["person_id"] == anna
+    assert event["actor"]["user"] == "ruswf-reminders"
+    assert ANNA not in answer.text

@@ -103,3 +103,6 @@ def test_dry_run_lists_the_messages_and_sends_nothing(
     assert smtp.mailbox.all() == []
     again = run("reminders", "send", "--today", today)
     assert "1 sent" in again.stdout
+    after = run("reminders", "send", "--today", today, "--dry-run")
+    assert after.returncode == 0, after.stderr
+    assert "would send" not in after.stdout

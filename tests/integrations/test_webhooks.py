@@ -3,6 +3,8 @@ event arrives, in log order, signed (checked with the `standardwebhooks` library
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ from ruswf.app.notify.webhooks import WebhookStore, unstamp
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.domain.commands import ActorRef, Propose, Revise, Submit
+from ruswf.domain.strategy import Strategy
 from tests.integrations.conftest import Delivery, Receiver, bearer, wait_for
 
 COORDINATOR = ActorRef("anna", "sundsvall", "coordinator")
@@ -152,6 +155,7 @@ def test_410_gone_disables_the_subscription(
     wait_for(lambda: status() == "disabled", what="the subscription disabled")
     receiver.status = 200
     app.propose(Propose(**content), COORDINATOR)
+    time.sleep(1.0)  # time the dispatcher would need to deliver it (it polls every 0.1 s)
     log = client.get(
         f"/api/v1/webhooks/{hook['id']}/deliveries", headers=bearer(tokens["admin"])
     ).json()
@@ -227,6 +231,7 @@ def test_list_hides_secrets_and_delete_stops_deliveries(
     deleted = client.delete(f"/api/v1/webhooks/{hook['id']}", headers=bearer(tokens["admin"]))
     assert deleted.status_code == 204
     app.propose(Propose(**content), COORDINATOR)
+    time.sleep(1.0)  # time the dispatcher would need to deliver it (it polls every 0.1 s)
     gone = client.get(f"/api/v1/webhooks/{hook['id']}", headers=bearer(tokens["admin"]))
     assert gone.status_code == 404
     assert receiver.deliveries() == []
@@ -327,10 +332,83 @@ def test_a_target_that_resolves_to_a_private_address_is_refused_at_delivery_too(
     app.propose(Propose(**content), COORDINATOR)
     dispatcher = Dispatcher(app, store)  # app's settings: private targets not allowed
     try:
-        dispatcher.run_once()
+        dispatcher.run_once(wait=True)
     finally:
         dispatcher.close()
     [attempt] = store.deliveries(hook["id"])[0]
     assert attempt["outcome"] == "failed"
     assert attempt["error"].startswith("target refused: host 'localhost'")
     assert receiver.deliveries() == []
+
+
+@pytest.fixture
+def second_app(strategy: Strategy, hook_settings: Settings) -> Iterator[RusApp]:
+    application = RusApp(strategy, hook_settings)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+def test_two_dispatchers_on_one_store_deliver_each_event_once_in_order(
+    app: RusApp,
+    second_app: RusApp,
+    hook_settings: Settings,
+    strategy: Strategy,
+    content: dict[str, Any],
+    receiver: Receiver,
+) -> None:
+    """Two processes' dispatchers (two applications) share the subscriptions: the lease
+    lets one deliver a subscription at a time."""
+    first_app = RusApp(strategy, hook_settings)
+    try:
+        store = WebhookStore(first_app)
+        _, hook = store.create(receiver.url, ["*"], created_by="adm", scope="t")
+        dispatchers = [
+            Dispatcher(first_app, store),
+            Dispatcher(second_app, WebhookStore(second_app)),
+        ]
+        stop = threading.Event()
+
+        def run(dispatcher: Dispatcher) -> None:
+            while not stop.is_set():
+                dispatcher.run_once(wait=True)
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers]
+        for thread in threads:
+            thread.start()
+        try:
+            walk(app, content, proposals=5)
+            expected = logged(app)
+            wait_for(lambda: len(receiver.deliveries()) >= len(expected), what="every event")
+            time.sleep(0.5)  # room for a duplicate to show
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+            for dispatcher in dispatchers:
+                dispatcher.close()
+        positions = [verified(hook["secret"], d)["position"] for d in receiver.deliveries()]
+        assert positions == [p for p, _ in expected]
+    finally:
+        first_app.close()
+
+
+def test_unknown_webhooks_answer_404_and_a_bad_replay_position_422(
+    client: TestClient, tokens: dict[str, str], receiver: Receiver, subscribe: Callable[..., Any]
+) -> None:
+    admin = bearer(tokens["admin"])
+    for method, path in [
+        ("GET", "/api/v1/webhooks/wh_0000000000000000"),
+        ("DELETE", "/api/v1/webhooks/wh_0000000000000000"),
+        ("GET", "/api/v1/webhooks/wh_0000000000000000/deliveries"),
+        ("POST", "/api/v1/webhooks/wh_0000000000000000/rotate-secret"),
+    ]:
+        assert client.request(method, path, headers=admin).status_code == 404, path
+    hook = subscribe(receiver.url)
+    bad = client.post(
+        f"/api/v1/webhooks/{hook['id']}/replay", json={"from_position": 0}, headers=admin
+    )
+    assert bad.status_code == 422
+    assert "from_position" in bad.text

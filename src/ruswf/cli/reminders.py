@@ -42,10 +42,13 @@ def send(
         reminders = Reminders(app, built.people, lambda when: projections.obligations(today=when))
         if dry_run:
             for planned in reminders.plan(day):
-                rendered = reminders.render(planned, planned.items, day)
+                items = reminders.unsent(planned, day)
+                if not items:
+                    continue
+                rendered = reminders.render(planned, items, day)
                 typer.echo(
                     f"would send {planned.kind} to {planned.recipient.person_id}"
-                    f" ({planned.recipient.organisation}), {len(planned.items)} report(s):"
+                    f" ({planned.recipient.organisation}), {len(items)} report(s):"
                     f" {rendered.subject}"
                 )
             return

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,22 +83,45 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ruswf-hook")
+        self._busy: dict[str, Future[int]] = {}
+        self.finished = threading.Event()
+        """Set when a subscription's batch handled events (the runner polls again at once)."""
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def run_once(self, now: datetime | None = None) -> int:
-        """Deliver, for every subscription due at `now`, the events after its cursor;
-        returns how many events were handled (delivered or skipped)."""
+    def run_once(self, now: datetime | None = None, *, wait: bool = False) -> int:
+        """Start delivering, for every subscription due at `now` and not being delivered
+        already, the events after its cursor, each subscription in a thread of its own
+        (so a slow receiver holds up only itself); returns how many events the batches
+        that finished since the last call handled. `wait`: wait for this call's batches."""
         now = now or self._clock()
+        handled = self._collect()
         due = [
-            s for s in self.store.active() if s.next_attempt_at is None or s.next_attempt_at <= now
+            s
+            for s in self.store.active()
+            if (s.next_attempt_at is None or s.next_attempt_at <= now) and s.id not in self._busy
         ]
-        if not due:
-            return 0
-        head = int(self.app.recorder.max_notification_id() or 0)
-        due = [s for s in due if s.position < head]
-        return sum(self._pool.map(self._drive, due))
+        if due:
+            head = int(self.app.recorder.max_notification_id() or 0)
+            for subscription in due:
+                if subscription.position < head:
+                    future = self._pool.submit(self._drive, subscription)
+                    future.add_done_callback(self._finished)
+                    self._busy[subscription.id] = future
+        if wait:
+            for future in list(self._busy.values()):
+                future.result()
+            handled += self._collect()
+        return handled
+
+    def _finished(self, future: Future[int]) -> None:
+        if future.result():  # a batch that did nothing (a fresh gap) waits for the poll
+            self.finished.set()
+
+    def _collect(self) -> int:
+        finished = [key for key, future in self._busy.items() if future.done()]
+        return sum(self._busy.pop(key).result() for key in finished)
 
     # -- one subscription ------------------------------------------------------------------
 
@@ -117,35 +140,41 @@ class Dispatcher:
         now = self._clock()
         if not self.store.lease(subscription.id, self.owner, now, now + self.lease):
             return 0
+        try:
+            return self._deliver_leased(subscription, now)
+        finally:
+            self.store.release(subscription.id, self.owner)
+
+    def _deliver_leased(self, subscription: Subscription, now: datetime) -> int:
         try:  # read again under the lease: another process may have moved it on
             subscription = self.store.get(subscription.id)
         except WebhookNotFoundError:
             return 0
+        waiting = subscription.next_attempt_at is not None and subscription.next_attempt_at > now
+        if waiting or subscription.status != "active":
+            return 0
         batch = _Batch(self, subscription)
-        try:
-            notifications = self.app.recorder.select_notifications(
-                subscription.position + 1, BATCH_SIZE
-            )
-            previous = subscription.position
-            for notification in notifications:
-                event: Any = self.app.mapper.to_domain_event(notification)
-                if notification.id != previous + 1 and (
-                    (self._clock() - event.timestamp).total_seconds() < GAP_GRACE_SECONDS
-                ):
-                    break  # a fresh gap: maybe an insert not committed yet
-                previous = notification.id
-                if not is_initiative_event(event) or not subscription.wants(type(event).__name__):
-                    batch.skip(notification.id)
-                    continue
-                if not batch.ready():
-                    break
-                attempt = self._attempt(subscription, event, notification.id, batch.attempts)
-                if not batch.add(attempt):
-                    break
-            batch.flush()
-            return batch.handled
-        finally:
-            self.store.release(subscription.id, self.owner)
+        notifications = self.app.recorder.select_notifications(
+            subscription.position + 1, BATCH_SIZE
+        )
+        previous = subscription.position
+        for notification in notifications:
+            event: Any = self.app.mapper.to_domain_event(notification)
+            if notification.id != previous + 1 and (
+                (self._clock() - event.timestamp).total_seconds() < GAP_GRACE_SECONDS
+            ):
+                break  # a fresh gap: maybe an insert not committed yet
+            previous = notification.id
+            if not is_initiative_event(event) or not subscription.wants(type(event).__name__):
+                batch.skip(notification.id)
+                continue
+            if not batch.ready():
+                break
+            attempt = self._attempt(subscription, event, notification.id, batch.attempts)
+            if not batch.add(attempt):
+                break
+        batch.flush()
+        return batch.handled
 
     def _attempt(
         self, subscription: Subscription, event: Any, position: int, attempts: int
@@ -290,7 +319,8 @@ class _Batch:
             failed = self.pending[-1].outcome != "delivered"
             self.pending = []
             self.flushed_at = time.monotonic()
-            if failed:
+            if failed:  # postponed or disabled (and the lease given up): this batch is over
+                self.held = False
                 return
         if self.skipped_to > self.cursor:
             self._advance_over_skipped()
@@ -325,7 +355,8 @@ class DispatcherRunner:
                 self._stop.wait(1.0)
                 continue
             if not handled:
-                self._stop.wait(self.interval)
+                self.dispatcher.finished.wait(self.interval)
+                self.dispatcher.finished.clear()
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()

@@ -252,6 +252,26 @@ class Reminders:
                     planned.append(Planned(DIGEST, recipient, overdue))
         return planned
 
+    def unsent(self, planned: Planned, today: date) -> list[dict[str, Any]]:
+        """The items of `planned` not sent yet today (what a run would send now)."""
+        found = []
+        for item in planned.items:
+            reminder_id = Reminder.create_id(
+                planned.kind,
+                item["initiative_id"],
+                item["period"],
+                planned.recipient.person_id,
+                today.isoformat(),
+            )
+            try:
+                reminder: Any = self.app.repository.get(reminder_id)
+            except AggregateNotFoundError:
+                found.append(item)
+                continue
+            if reminder.state != "sent":
+                found.append(item)
+        return found
+
     def render(self, planned: Planned, items: Sequence[dict[str, Any]], today: date) -> Rendered:
         r = planned.recipient
         if planned.kind == DIGEST:

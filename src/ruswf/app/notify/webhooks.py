@@ -291,13 +291,13 @@ class WebhookStore:
         """A new subscription from the log's head on: (201, its view with the secret)."""
         types = validate_event_types(event_types)
         fingerprint = self.fingerprint({"op": "create", "url": url, "event_types": types})
+        head = int(self.app.recorder.max_notification_id() or 0)
         with self.store.write() as tx:
             first = self.remembered(tx, scope, idempotency_key, fingerprint)
             if first is not None:
                 return first
             webhook_id = f"wh_{secrets.token_hex(8)}"
             secret = new_secret()
-            head = int(self.app.recorder.max_notification_id() or 0)
             tx.execute(
                 "INSERT INTO {ruswf_webhooks} (" + _COLUMNS + ") VALUES"
                 " (?, ?, ?, ?, NULL, NULL, ?, ?, 'active', NULL, ?, 0, NULL, NULL, NULL)",

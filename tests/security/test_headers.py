@@ -38,7 +38,7 @@ def test_html_dossier_forbids_inline_scripts_and_framing(
     assert directives(page.headers["content-security-policy"]) >= STRICT
     assert "unsafe-inline" not in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["x-frame-options"] == "DENY"
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ruswf.api.deps import App, CurrentUser, FeedsDep, ProjectionsDep, require_read
+from ruswf.api.params import IdempotencyKey
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import Problem
 from ruswf.app.authorization import Role
@@ -39,15 +40,6 @@ FeedId = Annotated[str, Path(max_length=40)]
 Secret = Annotated[str, Path(max_length=120)]
 Text = Annotated[str, Field(max_length=10_000)]
 ShortText = Annotated[str, Field(max_length=100)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="A retry with the same key and body returns the first response and "
-        "records nothing new.",
-    ),
-]
 
 
 async def require_admin(caller: CurrentUser) -> ActorRef:

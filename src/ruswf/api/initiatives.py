@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from ruswf.api.deps import App, CurrentUser, ProjectionsDep, require_read
-from ruswf.api.params import PastMoment, PastVersion
+from ruswf.api.params import IdempotencyKey, PastMoment, PastVersion
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import (
     ACTION_BODIES,
@@ -41,15 +41,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="A retry with the same key and body returns the first response and "
-        "records nothing new.",
-    ),
-]
 InitiativeId = Annotated[str, Path(description="The initiative's id (a UUID).", max_length=100)]
 ReadInitiatives = Annotated[ActorRef, Depends(require_read("initiatives"))]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Header, Query
 from pydantic import AfterValidator
 
 from ruswf.api.deps import CurrentUser
@@ -64,3 +64,15 @@ PastVersion = Annotated[int | None, Depends(_past_version)]
 PastMoment = Annotated[datetime | None, Depends(_past_moment)]
 """`?as_of=T`: a past state, for the roles that may read history (else 403); 422 when
 the moment is out of range."""
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retry with the same key and body returns the first response and "
+        "records nothing new.",
+    ),
+]
+"""The `Idempotency-Key` header every `POST` accepts."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ruswf.api.deps import App, CurrentUser, ServicesDep
+from ruswf.api.params import IdempotencyKey
 from ruswf.api.problems import ProblemError
 from ruswf.api.schemas import Page, Problem
 from ruswf.app.authorization import Role
@@ -28,7 +29,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 WebhookId = Annotated[
     str, Path(description="The webhook's id (wh_ and 16 hex digits).", max_length=40)
 ]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 

@@ -9,38 +9,8 @@ from datetime import date
 from html import escape
 from typing import Any
 
+from ruswf.app.labels import format_date
 from ruswf.domain.strategy import Strategy
-
-MONTHS = {
-    "sv": [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
 
 WORDS: dict[str, dict[str, str]] = {
     "sv": {
@@ -90,11 +60,6 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def long_date(day: date, language: str) -> str:
-    """`15 mars 2026` (Swedish) or `15 March 2026`."""
-    return f"{day.day} {MONTHS[language][day.month - 1]} {day.year}"
-
-
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -134,7 +99,7 @@ class Texts:
             title=obligation["title"],
             period=obligation["period"],
             period_name=self.strategy.period(obligation["period"]).name,
-            due=long_date(date.fromisoformat(obligation["due_date"]), language),
+            due=format_date(date.fromisoformat(obligation["due_date"]), language),
         )
 
     def report(
@@ -187,7 +152,7 @@ class Texts:
             intro=words["digest_intro"].format(
                 group=self.group_name(organisation),
                 strategy=self.strategy.name,
-                today=long_date(today, language),
+                today=format_date(today, language),
             ),
             sections=sections,
             outro="",

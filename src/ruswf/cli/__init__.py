@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ruswf.app.demo.walk import run_demo
+from ruswf.app.logging import configure_logging
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.strategy_loader import load_strategy
 from ruswf.bootstrap import Services
@@ -116,20 +117,32 @@ DEMO_USERS = (
 
 
 def _prepare_demo(built: Services, url: str) -> None:
+    """Load the demo into an empty store (one progress line, not a log line per command),
+    then print what a newcomer needs last: the address and a token per role."""
+    settings = built.settings
     if not built.app.recorder.max_notification_id():
         typer.echo("Empty store: loading the demo (the seed's agenda items, one year)...")
-        run_demo(built.app, built.ledger)
+        configure_logging(settings.log_format, "warning")
+        try:
+            result = run_demo(built.app, built.ledger)
+        finally:
+            configure_logging(settings.log_format, settings.log_level)
+        typer.echo(
+            f"Demo loaded: {len(result.initiatives)} initiatives, "
+            f"{built.app.recorder.max_notification_id()} events."
+        )
     renewed = built.tokens.renew(DEMO_USERS)
     typer.echo(
-        f"\nruswf serves {url}  (API docs: {url}/docs)\n"
-        "Demo tokens (Authorization: Bearer <token>):"
+        f"\nruswf serves {url}/ — open it in a browser and sign in with a token below\n"
+        f"(the HTTP API: {url}/api/v1, its docs: {url}/docs; Authorization: Bearer <token>).\n"
+        "Demo tokens:"
     )
     for info, token in renewed:
         typer.echo(f"  {info.role:<12} {info.organisation:<22} {token}")
     typer.echo(
         "Each `ruswf serve --demo` revokes the earlier demo tokens and prints new ones\n"
         "(only hashes are stored: start it again to get them again). `ruswf token list`\n"
-        "shows them, `ruswf token revoke ID` ends one.\n"
+        "shows them, `ruswf token revoke ID` ends one. The server's log follows.\n"
     )
 
 

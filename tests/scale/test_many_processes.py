@@ -136,7 +136,7 @@ def run_many_processes(
             followed = dump(views)
             views.rebuild()
             assert dump(views) == followed
-            verified = verify_store(app)
+            verified = verify_store(app, ledger)
             assert verified.ok, verified.first_bad
             assert verified.pending == 0
         finally:

@@ -24,9 +24,8 @@ def test_second_demo_start_revokes_the_first_demo_tokens(
     content: dict[str, object],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    app.propose(
-        Propose(**coordinator), Propose(**content)
-    )  # a store with events: no demo walk, only tokens
+    # A store with events: no demo walk, only tokens.
+    app.propose(Propose(**content), coordinator)
     for _start in (1, 2):
         built = Services(settings)
         try:

@@ -14,25 +14,22 @@ from ruswf.app.strategy_loader import load_strategy
 from ruswf.bootstrap import Services
 from ruswf.cli.audit import audit_cli, gdpr_cli
 from ruswf.cli.calendar import calendar_cli, report_differences
-from ruswf.cli.common import fail, services
+from ruswf.cli.common import command_group, fail, services
 from ruswf.cli.ops import backup, restore
 from ruswf.cli.projections import projections_cli, report_cli
 from ruswf.cli.reminders import reminders_cli
 from ruswf.domain.errors import DomainError
 from ruswf.domain.lifecycle import SWEDISH_LABELS, State
 
-cli = typer.Typer(
+cli = command_group(
+    "ruswf — event-sourced workflow for the initiatives of a regional development strategy.",
     name="ruswf",
-    help="ruswf — event-sourced workflow for the initiatives of a regional development strategy.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
-strategy_cli = typer.Typer(help="The strategy in force.", no_args_is_help=True)
+strategy_cli = command_group("The strategy in force.")
 cli.add_typer(strategy_cli, name="strategy")
 cli.add_typer(projections_cli, name="projections")
 cli.add_typer(report_cli, name="report")
-token_cli = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
+token_cli = command_group("Bearer tokens for the HTTP API.")
 cli.add_typer(token_cli, name="token")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(gdpr_cli, name="gdpr")

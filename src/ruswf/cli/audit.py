@@ -16,20 +16,12 @@ import typer
 from ruswf.app.audit.people import People
 from ruswf.app.moments import MomentOutOfRangeError, in_utc
 from ruswf.app.service import RusApp
-from ruswf.cli.common import fail, services
+from ruswf.cli.common import command_group, fail, services
 
-audit_cli = typer.Typer(
-    help="Audit: replay, verify the stored events, dossiers, signed heads and exports.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+audit_cli = command_group(
+    "Audit: replay, verify the stored events, dossiers, signed heads and exports."
 )
-gdpr_cli = typer.Typer(
-    help="Personal data: the people registry and erasure (GDPR art. 17).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+gdpr_cli = command_group("Personal data: the people registry and erasure (GDPR art. 17).")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

@@ -17,16 +17,11 @@ import typer
 
 from ruswf.app.ical import deadlines, feed_for
 from ruswf.app.service import RusApp
-from ruswf.cli.common import fail, services
+from ruswf.cli.common import command_group, fail, services
 from ruswf.domain.commands import ActorRef
 from ruswf.domain.strategy import Meeting
 
-calendar_cli = typer.Typer(
-    help="The annual cycle (årshjul): meetings, adjustments and iCalendar.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+calendar_cli = command_group("The annual cycle (årshjul): meetings, adjustments and iCalendar.")
 
 User = Annotated[
     str | None, typer.Option("--user", help="Who makes the change (default: cli:<login>).")

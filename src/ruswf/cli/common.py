@@ -17,6 +17,18 @@ from ruswf.bootstrap import Services
 from ruswf.domain.errors import DomainError
 
 
+def command_group(help_text: str, name: str | None = None) -> typer.Typer:
+    """A `ruswf` command group: help when called without a command, no completion or
+    pretty tracebacks (an error is one line, see `fail`)."""
+    return typer.Typer(
+        name=name,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and a non-zero exit."""
     typer.echo(f"ruswf: error: {message.splitlines()[0] if message else 'failed'}", err=True)

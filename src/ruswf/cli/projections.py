@@ -25,21 +25,11 @@ from projections.runtime import FOLLOWER_JOBS, POLL_INTERVAL
 from ruswf.app.errors import AppError
 from ruswf.app.notify.schedule import BackgroundJobs
 from ruswf.app.store.locks import current_leaders
-from ruswf.cli.common import fail, services
+from ruswf.cli.common import command_group, fail, services
 from ruswf.domain.errors import DomainError
 
-projections_cli = typer.Typer(
-    help="The read models (projections) in the store's own database.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-report_cli = typer.Typer(
-    help="Reports computed from the projections.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+projections_cli = command_group("The read models (projections) in the store's own database.")
+report_cli = command_group("Reports computed from the projections.")
 
 
 @contextmanager

@@ -12,14 +12,9 @@ import typer
 from ruswf.app.notify.mailer import MailerUnavailableError
 from ruswf.app.notify.reminders import Reminders
 from ruswf.app.settings import SettingsError
-from ruswf.cli.common import fail, services
+from ruswf.cli.common import command_group, fail, services
 
-reminders_cli = typer.Typer(
-    help="E-mail reminders of progress reports due and overdue.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+reminders_cli = command_group("E-mail reminders of progress reports due and overdue.")
 
 
 @reminders_cli.command("send")

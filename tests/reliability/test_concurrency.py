@@ -148,10 +148,12 @@ class Race:
         with httpx.Client(base_url=self.url, timeout=30) as http:
             while time.monotonic() < self.deadline:
                 iid = rng.choice(self.ids)
-                view = http.get(
+                answer = http.get(
                     f"/api/v1/initiatives/{iid}",
                     headers={"Authorization": f"Bearer {self.tokens['secretary']}"},
-                ).json()
+                )
+                view = answer.json()
+                assert "state" in view, (answer.status_code, view)
                 state = State(view["state"])
                 legal = allowed_actions(state, Facts(has_preparation=bool(view["preparation"])))
                 pool = list(legal) if legal and rng.random() < 0.8 else list(Action)

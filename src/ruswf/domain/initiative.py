@@ -430,35 +430,33 @@ class Initiative(Aggregate):
             **fields,
         )
 
-    def _meeting_on_agenda(self, calendar: MeetingCalendar | None, action: str | None) -> date:
+    def _meeting_on_agenda(self, calendar: MeetingCalendar, action: str | None) -> date:
         """The date of the meeting on the agenda, as the calendar has it now (a moved
         meeting takes its agenda along). A decision (`action`) at a cancelled meeting is
         refused; a deferral (`action` None) from one is how it gets a new meeting."""
-        assert self.agenda is not None, "a decision needs the initiative on an agenda"
-        found = self._agenda_meeting(calendar)
+        agenda = self.agenda
+        assert agenda is not None, "a decision needs the initiative on an agenda"
+        found = _agenda_meeting(agenda, calendar)
         if found is None:
-            return date.fromisoformat(self.agenda["meeting_date"])
+            return date.fromisoformat(agenda["meeting_date"])
         if found.cancelled and action is not None:
             raise MeetingCancelledError(found.id, action)
         return found.date
 
-    def _agenda_meeting(self, calendar: MeetingCalendar | None) -> Meeting | None:
-        if calendar is None or self.agenda is None:
-            return None
-        council, on = self.agenda["council"], date.fromisoformat(self.agenda["meeting_date"])
-        return find_meeting(calendar, self.agenda.get("meeting_id") or meeting_id(council, on))
-
     def agenda_now(self, calendar: MeetingCalendar) -> dict[str, str] | None:
-        """The agenda with its meeting's date as the calendar has it now."""
-        if self.agenda is None:
+        """The agenda with its meeting's date as the calendar has it now. The agenda is
+        read once: a read shares the cached aggregate, which another thread's load may
+        bring forward meanwhile (events replace the agenda whole, never change it)."""
+        agenda = self.agenda
+        if agenda is None:
             return None
-        found = self._agenda_meeting(calendar)
-        agenda = dict(self.agenda)
+        found = _agenda_meeting(agenda, calendar)
+        now = dict(agenda)
         if found is not None:
-            agenda.update(meeting_date=found.date.isoformat(), meeting_id=found.id)
+            now.update(meeting_date=found.date.isoformat(), meeting_id=found.id)
             if found.cancelled:
-                agenda["meeting_status"] = found.status
-        return agenda
+                now["meeting_status"] = found.status
+        return now
 
     def _agenda_fields(self, meeting: date) -> dict[str, str]:
         assert self.agenda is not None
@@ -490,6 +488,12 @@ class Initiative(Aggregate):
                 raise ValidationError(f"indicator_values.{name}", "must be a number")
             values[name] = value
         return values
+
+
+def _agenda_meeting(agenda: Mapping[str, str], calendar: MeetingCalendar) -> Meeting | None:
+    """The meeting an agenda names, wherever the calendar has it now."""
+    council, on = agenda["council"], date.fromisoformat(agenda["meeting_date"])
+    return find_meeting(calendar, agenda.get("meeting_id") or meeting_id(council, on))
 
 
 def _meeting(ctx: Context, council: str, day: date, field: str, action: str) -> Meeting:

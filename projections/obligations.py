@@ -202,15 +202,19 @@ class Obligations(ReadModel):
         actor: str | None = None,
         period: str | None = None,
         status: str | None = None,
+        initiative_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every obligation as of `today`, by due date; filtered by lead actor, period and
-        status (due | submitted | overdue)."""
+        """Every obligation as of `today`, by due date; filtered by lead actor, period,
+        status (due | submitted | overdue) and initiative."""
         wanted_period = self.strategy.period(period).id if period is not None else None
         if status is not None and status not in OBLIGATION_STATUSES:
             raise ValidationError("status", f"must be one of {', '.join(OBLIGATION_STATUSES)}")
         condition, params = "", {}
         if actor is not None:
             condition, params = " AND i.lead_actor = :actor", {"actor": actor}
+        if initiative_id is not None:
+            condition += " AND i.initiative_id = :initiative_id"
+            params = {**params, "initiative_id": initiative_id}
         with self.view.read() as session:
             initiatives = session.fetchall(
                 "SELECT initiative_id, title, goal_area, lead_actor, first_period_start,"

@@ -94,11 +94,17 @@ class Queries:
         period: str | None = None,
         status: str | None = None,
         today: date | None = None,
+        initiative_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Progress reports owed as of `today`, with status due | submitted | overdue."""
-        _texts(actor=actor, period=period, status=status)
+        """Progress reports owed as of `today`, with status due | submitted | overdue
+        (of one initiative, with `initiative_id`)."""
+        _texts(actor=actor, period=period, status=status, initiative_id=initiative_id)
         return self._model(Obligations).obligations(
-            today or self.today(), actor=actor, period=period, status=status
+            today or self.today(),
+            actor=actor,
+            period=period,
+            status=status,
+            initiative_id=initiative_id,
         )
 
     def har_och_nu(self, today: date | None = None) -> dict[str, Any]:

@@ -439,11 +439,7 @@ def initiative_page(
     events = actions.history(page.app, initiative_id) if may_history else []
     timeline = _timeline(page, events, view.id)
     shown = [e for e in timeline if e["version"] <= view.version]
-    obligations = [
-        o
-        for o in page.projections().obligations(actor=view.lead_actor)
-        if o["initiative_id"] == view.id
-    ]
+    obligations = page.projections().obligations(initiative_id=view.id)
     step, owner = _next_step(page, view, obligations)
     forms = [] if past else _action_forms(page, view, failed, values, error)
     errors = [f for form in forms for f in form.errors]

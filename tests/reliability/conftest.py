@@ -96,6 +96,21 @@ class Command:
         return self.status is not None and 200 <= self.status < 300
 
 
+def next_command(client: int, step: int, current: str | None) -> Command:
+    """A racing client's next keyed command: propose, or revise the initiative it has."""
+    if current is None:
+        return Command(
+            "coordinator",
+            "/api/v1/initiatives",
+            {**CONTENT, "title": f"Klient {client} förslag {step}"},
+        )
+    return Command(
+        "coordinator",
+        f"/api/v1/initiatives/{current}/actions/revise",
+        {"summary": f"Klient {client} revision {step}"},
+    )
+
+
 def send(http: httpx.Client, tokens: dict[str, str], command: Command) -> Command:
     """Send `command` (with its Idempotency-Key) and record the outcome."""
     started = command.started = time.monotonic()
@@ -206,18 +221,7 @@ class Load:
             step = 0
             while not self.stop.is_set():
                 step += 1
-                if current is None:
-                    command = Command(
-                        "coordinator",
-                        "/api/v1/initiatives",
-                        {**CONTENT, "title": f"Klient {client} förslag {step}"},
-                    )
-                else:
-                    command = Command(
-                        "coordinator",
-                        f"/api/v1/initiatives/{current}/actions/revise",
-                        {"summary": f"Klient {client} revision {step}"},
-                    )
+                command = next_command(client, step, current)
                 send(http, self.tokens, command)
                 with self.lock:
                     self.commands.append(command)

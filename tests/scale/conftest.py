@@ -19,7 +19,7 @@ import pytest
 
 from ruswf.app.settings import Settings
 from ruswf.app.store.locks import Holder, current_leaders
-from tests.reliability.conftest import CONTENT, Command, send
+from tests.reliability.conftest import Command, next_command, send
 from tests.reliability.conftest import private_postgres as private_postgres  # the fixture
 from tests.servers import RUSWF
 
@@ -93,18 +93,7 @@ class SpreadLoad:
             step = 0
             while not self.stop.is_set():
                 step += 1
-                if current is None:
-                    command = Command(
-                        "coordinator",
-                        "/api/v1/initiatives",
-                        {**CONTENT, "title": f"Klient {client} förslag {step}"},
-                    )
-                else:
-                    command = Command(
-                        "coordinator",
-                        f"/api/v1/initiatives/{current}/actions/revise",
-                        {"summary": f"Klient {client} revision {step}"},
-                    )
+                command = next_command(client, step, current)
                 for attempt in range(2 * len(https)):
                     send(https[(client + step + attempt) % len(https)], self.tokens, command)
                     if command.status is not None and command.status < 500:

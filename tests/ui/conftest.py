@@ -13,23 +13,14 @@ from fastapi.testclient import TestClient
 
 from ruswf.api.main import create_app
 from ruswf.app.settings import Settings
-from ruswf.app.store.tokens import TokenStore
-from ruswf.domain.strategy import Strategy
-from tests.api.conftest import USERS, ready_for
+from tests.api.conftest import ready_for, tokens
 
-__all__ = ["ready_for"]  # the API tests' fixture: an initiative ready for an action
+__all__ = [
+    "ready_for",
+    "tokens",
+]  # the API tests' fixtures: an initiative ready for an action, a token per user
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def tokens(settings: Settings, strategy: Strategy) -> Iterator[dict[str, str]]:
-    """A bearer token for each user of tests/api/conftest.py's USERS."""
-    store = TokenStore(settings, strategy)
-    try:
-        yield {name: store.create(*user)[1] for name, user in USERS.items()}
-    finally:
-        store.close()
 
 
 @pytest.fixture

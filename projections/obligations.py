@@ -216,23 +216,25 @@ class Obligations(ReadModel):
             condition += " AND i.initiative_id = :initiative_id"
             params = {**params, "initiative_id": initiative_id}
         with self.view.read() as session:
-            initiatives = session.fetchall(
-                "SELECT initiative_id, title, goal_area, lead_actor, first_period_start,"
-                " closing_period_start FROM {proj_obligation_initiatives} i"
-                " WHERE first_period_start IS NOT NULL" + condition,
+            # One round trip: each initiative with its reports (a row per report, one
+            # row with no report for an initiative without any).
+            rows = session.fetchall(
+                "SELECT i.initiative_id, i.title, i.goal_area, i.lead_actor,"
+                " i.first_period_start, i.closing_period_start, r.period AS report_period,"
+                " r.first_recorded_at, r.reports, r.status"
+                " FROM {proj_obligation_initiatives} i LEFT JOIN {proj_obligation_reports} r"
+                " ON r.initiative_id = i.initiative_id"
+                " WHERE i.first_period_start IS NOT NULL" + condition,
                 params,
             )
-            reports = session.fetchall(
-                "SELECT r.initiative_id, r.period, r.first_recorded_at, r.reports, r.status"
-                " FROM {proj_obligation_reports} r JOIN {proj_obligation_initiatives} i"
-                " ON i.initiative_id = r.initiative_id WHERE 1 = 1" + condition,
-                params,
-            )
+        initiatives: dict[str, dict[str, Any]] = {}
         reported: defaultdict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        for report in reports:
-            reported[report["initiative_id"]][report["period"]] = report
+        for row in rows:
+            initiatives.setdefault(row["initiative_id"], row)
+            if row["report_period"] is not None:
+                reported[row["initiative_id"]][row["report_period"]] = row
         found = []
-        for row in initiatives:
+        for row in initiatives.values():
             closing = day(row["closing_period_start"]) if row["closing_period_start"] else None
             owed = {
                 p.id: p

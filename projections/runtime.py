@@ -108,6 +108,11 @@ class Projections(Queries):
         self.gap_grace = gap_grace
         self.scratch_threshold = scratch_threshold
         self._settled: set[str] = set()  # projections known not to start from nothing
+        # The newest position seen per projection (read or applied here). A position
+        # only moves forward (a rebuild in this process forgets it; one in another
+        # process builds the views itself), so a poll whose head none of them is
+        # behind needs no query of the positions.
+        self._reached: dict[str, int] = {}
         self.models: dict[str, ReadModel] = {}
         for model_class in READ_MODELS:
             view = make_view(app, model_class.spec(app.strategy))
@@ -176,6 +181,7 @@ class Projections(Queries):
             else:
                 for chosen in names:
                     self.models[chosen].view.reset()
+                    self._reached.pop(chosen, None)
             self._follow(names, progress, REBUILD_BATCH_SIZE)
 
     def status(self) -> list[dict[str, Any]]:
@@ -215,7 +221,10 @@ class Projections(Queries):
         applied = 0
         while True:
             head = self.head()
+            if all(self._reached.get(name, 0) >= head for name in chosen):
+                break
             positions = self._positions()
+            self._reached.update(positions)
             behind = {name: positions.get(name, 0) for name in chosen}
             behind = {name: p for name, p in behind.items() if p < head}
             if not behind:
@@ -230,6 +239,7 @@ class Projections(Queries):
                     continue
                 try:
                     positions[name] = self.models[name].process_batch(part, position)
+                    self._reached[name] = positions[name]
                 except PositionMovedError as moved:
                     # Another runner got there first (or a rebuild reset it).
                     log.debug("projection_position_moved", projection=name, found=moved.found)

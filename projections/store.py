@@ -482,7 +482,8 @@ class PostgresView(View, PostgresTrackingRecorder):
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self.datastore.transaction(commit=False) as cursor:
+        # Autocommit, as `SqlStore.read`: no BEGIN and ROLLBACK round trips around reads.
+        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
             yield PostgresSession(self, cursor)
 
     def _lock_position(self) -> str:

@@ -390,6 +390,28 @@ def test_history_lists_every_event_in_order_with_actor_and_dates(
     assert history[0].data["content"]["title"] == content["title"]
 
 
+def test_history_read_before_shows_the_events_another_process_added_since(
+    app: RusApp,
+    strategy: Strategy,
+    settings: Settings,
+    proposed: str,
+    coordinator: ActorRef,
+) -> None:
+    assert [e.type for e in app.history(proposed)] == ["Proposed"]  # now kept by `app`
+    other = RusApp(strategy, settings)  # another process on the same store
+    try:
+        other.execute(proposed, Submit(comment="Från en annan process."), coordinator)
+    finally:
+        other.close()
+
+    view, history = app.current_with_history(proposed, coordinator)
+
+    assert [e.type for e in history] == ["Proposed", "Submitted"]
+    assert history[1].data["comment"] == "Från en annan process."
+    assert view.version == len(history) == 2
+    assert [e.type for e in app.history(proposed)] == ["Proposed", "Submitted"]
+
+
 def test_initiative_with_more_than_100_events_is_loaded_from_a_snapshot(
     app: RusApp, proposed: str, drive: Drive, coordinator: ActorRef
 ) -> None:

@@ -28,6 +28,7 @@ from ruswf.app.errors import (
     PermissionDeniedError,
     StaleVersionError,
 )
+from ruswf.app.histories import Histories
 from ruswf.app.idempotency import IdempotencyRecord, request_fingerprint
 from ruswf.app.settings import Settings
 from ruswf.app.store.locks import schema_creation_lock
@@ -67,6 +68,7 @@ class RusApp(Application[UUID]):
         # The meetings commands may refer to: the annual cycle with its adjustments
         # (docs/calendar.md), on this store.
         self.calendar = StoredCalendar(self)
+        self._histories = Histories(lambda uuid, after: self.events.get(uuid, gt=after))
 
     # -- commands ---------------------------------------------------------------
 
@@ -197,7 +199,16 @@ class RusApp(Application[UUID]):
     def history(self, initiative_id: object) -> list[EventView]:
         """Every event of the initiative, in order."""
         initiative = self._load(initiative_id, for_update=False)
-        return [EventView.of(e) for e in self.events.get(initiative.id)]
+        return self._histories.upto(initiative.id, initiative.version)
+
+    def current_with_history(
+        self, initiative_id: object, caller: ActorRef | None = None
+    ) -> tuple[InitiativeView, list[EventView]]:
+        """The initiative now and every event of it, from one load (the initiative page)."""
+        initiative = self._load(initiative_id, for_update=False)
+        return self._view(initiative, caller), self._histories.upto(
+            initiative.id, initiative.version
+        )
 
     def allowed_for(self, initiative: Initiative, caller: ActorRef | None) -> list[str]:
         """What this caller may do now: lifecycle (with guards) ∩ role ∩ organisation."""

@@ -78,8 +78,10 @@ def initiative(
     return app.get_initiative(initiative_id, actor, version=version, as_of=as_of)
 
 
-def history(app: RusApp, initiative_id: str) -> list[EventView]:
-    return app.history(initiative_id)
+def current_with_history(
+    app: RusApp, initiative_id: str, actor: ActorRef
+) -> tuple[InitiativeView, list[EventView]]:
+    return app.current_with_history(initiative_id, actor)
 
 
 def allowed_on_row(app: RusApp, actor: ActorRef, row: dict[str, Any]) -> list[str]:

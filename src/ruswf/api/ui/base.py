@@ -52,6 +52,7 @@ templates = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # package data: no template changes while the server runs
 )
 
 

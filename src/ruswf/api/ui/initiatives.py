@@ -4,6 +4,7 @@ stood), its action forms, and the decision dossier."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
@@ -12,10 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ruswf.api.deps import LedgerDep, PeopleDep
-from ruswf.api.ui import actions
+from ruswf.api.ui import actions, i18n
 from ruswf.api.ui.base import STATE_ORDER, Page, SignedIn, error_page, log
 from ruswf.api.ui.forms import Form, body_from_form, build_form
-from ruswf.api.ui.i18n import ZONE
 from ruswf.api.ui.session import COOKIE, check_csrf
 from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
 from ruswf.app.authorization import PROPOSE, ROLE_ACTIONS, Role
@@ -27,7 +27,7 @@ from ruswf.app.errors import (
     PermissionDeniedError,
     StaleVersionError,
 )
-from ruswf.app.labels import action_label
+from ruswf.app.labels import action_label, event_label
 from ruswf.app.views import EventView, InitiativeView
 from ruswf.domain.commands import content_fields
 from ruswf.domain.errors import TransitionNotAllowedError, ValidationError
@@ -262,37 +262,96 @@ def _as_of(value: str | None) -> datetime | None:
             moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError("as_of", "must be a date or a date and time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZONE)
+    return moment if moment.tzinfo else moment.replace(tzinfo=i18n.ZONE)
 
 
-def _timeline(page: Page, events: list[EventView], initiative_id: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One event of the history as the page shows it, its words already in the page's
+    language (the template only places them)."""
+
+    version: int
+    type: str
+    label: str
+    recorded_at: str
+    when: str
+    who: str
+    dated: str = ""
+    meeting_href: str = ""
+    meeting: str = ""
+    next_meeting: str = ""
+    period: str = ""
+    why: str = ""
+    dossier: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationRow:
+    period: str
+    due: str
+    status: str
+    status_label: str
+    submitted: str
+
+
+def _timeline(page: Page, events: list[EventView], initiative_id: str) -> list[TimelineEntry]:
     numbers = {e.version: n for n, e in enumerate(decisions(events), start=1)}
+    lang = page.lang
     items = []
     for e in events:
-        why = next((str(e.data[k]) for k in WHY_KEYS if e.data.get(k)), "")
-        meeting = None
-        if e.data.get("council") and e.data.get("meeting_date"):
-            meeting = {
-                "id": f"{e.data['council']}-{e.data['meeting_date']}",
-                "council": e.data["council"],
-                "date": e.data["meeting_date"],
-            }
+        data = e.data
+        meeting_href = meeting = next_meeting = ""
+        if data.get("council") and data.get("meeting_date"):
+            meeting_href = f"/meetings/{data['council']}-{data['meeting_date']}"
+            council, when = data["council"], page.render_date(data["meeting_date"])
+            meeting = f"{page.council_name(council)} {when}"
+            if data.get("next_meeting_date"):
+                next_meeting = page.render_date(data["next_meeting_date"])
+        period = ""
+        if data.get("period"):
+            period = f"{page.t('period')} {data['period']}"
+            if data.get("status"):
+                period += f" · {page.choice('status', data['status'])}"
+        dated = ""
+        if e.effective_date and e.effective_date != e.recorded_at[:10]:
+            dated = f"{'avser' if lang == 'sv' else 'dated'} {page.render_date(e.effective_date)}"
+        actor = e.actor
         items.append(
-            {
-                "version": e.version,
-                "type": e.type,
-                "actor": e.actor,
-                "recorded_at": e.recorded_at,
-                "effective_date": e.effective_date,
-                "why": why,
-                "data": e.data,
-                "meeting": meeting,
-                "dossier": f"/initiatives/{initiative_id}/beslut/{numbers[e.version]}"
+            TimelineEntry(
+                version=e.version,
+                type=e.type,
+                label=event_label(e.type, lang),
+                recorded_at=e.recorded_at,
+                when=i18n.format_time(e.recorded_at, lang),
+                who=f"{actor['user']} ({i18n.role_label(actor['role'], lang)},"
+                f" {page.actor_name(actor['organisation'])})",
+                dated=dated,
+                meeting_href=meeting_href,
+                meeting=meeting,
+                next_meeting=next_meeting,
+                period=period,
+                why=next((str(data[k]) for k in WHY_KEYS if data.get(k)), ""),
+                dossier=f"/initiatives/{initiative_id}/beslut/{numbers[e.version]}"
                 if e.version in numbers
-                else None,
-            }
+                else "",
+            )
         )
     return items
+
+
+def _obligation_rows(page: Page, obligations: list[dict[str, Any]]) -> list[ObligationRow]:
+    return [
+        ObligationRow(
+            period=o["period"],
+            due=page.render_date(o["due_date"]),
+            status=o["status"],
+            status_label=page.t(o["status"]),
+            submitted=i18n.format_time(o["submitted_at"], page.lang)
+            if o.get("submitted_at")
+            else "",
+        )
+        for o in obligations
+    ]
 
 
 def _next_step(
@@ -425,7 +484,11 @@ def initiative_page(
         )
     try:
         moment = _as_of(as_of)
-        current = actions.initiative(page.app, initiative_id, page.actor)
+        may_history = page.may_read("history")
+        if may_history:
+            current, events = actions.current_with_history(page.app, initiative_id, page.actor)
+        else:
+            current, events = actions.initiative(page.app, initiative_id, page.actor), []
         view = (
             actions.initiative(page.app, initiative_id, page.actor, version=version, as_of=moment)
             if past
@@ -435,10 +498,8 @@ def initiative_page(
         return error_page(page, 404, page.t("not_found"), str(missing))
     except ValidationError as bad:
         return error_page(page, 422, page.t("problem"), f"{bad.field}: {bad.reason}")
-    may_history = page.may_read("history")
-    events = actions.history(page.app, initiative_id) if may_history else []
     timeline = _timeline(page, events, view.id)
-    shown = [e for e in timeline if e["version"] <= view.version]
+    shown = [e for e in timeline if e.version <= view.version]
     obligations = page.projections().obligations(initiative_id=view.id)
     step, owner = _next_step(page, view, obligations)
     forms = [] if past else _action_forms(page, view, failed, values, error)
@@ -454,7 +515,7 @@ def initiative_page(
         timeline=shown,
         versions=timeline,
         may_history=may_history,
-        obligations=obligations,
+        obligations=_obligation_rows(page, obligations),
         next_step=step,
         owner=owner,
         forms=forms,

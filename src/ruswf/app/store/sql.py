@@ -184,12 +184,14 @@ class SqlStore:
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        """A read-only transaction."""
+        """Reads. On PostgreSQL outside a transaction (autocommit): each statement sees
+        what was committed when it started, as in the READ COMMITTED transaction it would
+        otherwise be, without the BEGIN and ROLLBACK round trips."""
         if self.backend == "sqlite":
             with self._sqlite.transaction(commit=False) as sqlite_cursor:
                 yield Tx(self, sqlite_cursor.sqlite_cursor)
             return
-        with self._postgres.transaction(commit=False) as pg_cursor:
+        with self._postgres.get_connection() as connection, connection.cursor() as pg_cursor:
             yield Tx(self, pg_cursor)
 
     def create(self, statements: Sequence[str], lock_name: str) -> None:

@@ -205,25 +205,39 @@ def remember_language(request: Request, response: Response) -> None:
 
 
 def _page(request: Request, *, required: bool) -> Page:
-    api: Services = request.app.state.ruswf
+    """The page of a request outside a route (an error handler)."""
     ui: UiState = request.app.state.ui
-    user = ui.sessions.user(request.cookies.get(COOKIE))
+    return _page_for(request, ui.sessions.user(request.cookies.get(COOKIE)), required=required)
+
+
+def _page_for(request: Request, user: UiUser | None, *, required: bool) -> Page:
     if user is None and required:
         raise LoginRequiredError
     if user is not None:
         request.scope.setdefault("state", {})["user"] = user.actor.user
         structlog.contextvars.bind_contextvars(user=user.actor.user)
-    return Page(request=request, api=api, ui=ui, lang=language(request), user=user)
+    return Page(
+        request=request,
+        api=request.app.state.ruswf,
+        ui=request.app.state.ui,
+        lang=language(request),
+        user=user,
+    )
 
 
-def signed_in(request: Request) -> Page:
-    """A page for a signed-in user (else 303 to /login)."""
-    return _page(request, required=True)
+async def signed_in(request: Request) -> Page:
+    """A page for a signed-in user (else 303 to /login). Async: the session is read on
+    the event loop (`SessionStore.user_async`), the route's own work in a worker thread."""
+    ui: UiState = request.app.state.ui
+    user = await ui.sessions.user_async(request.cookies.get(COOKIE))
+    return _page_for(request, user, required=True)
 
 
-def anyone(request: Request) -> Page:
+async def anyone(request: Request) -> Page:
     """A page anyone may read (signed in or not)."""
-    return _page(request, required=False)
+    ui: UiState = request.app.state.ui
+    user = await ui.sessions.user_async(request.cookies.get(COOKIE))
+    return _page_for(request, user, required=False)
 
 
 SignedIn = Annotated[Page, Depends(signed_in)]

@@ -18,7 +18,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeGuard
 
+import anyio.to_thread
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import Request
@@ -67,6 +69,30 @@ def csrf_for(session_id: str) -> str:
     return hmac.new(session_id.encode(), b"ruswf-ui-csrf", hashlib.sha256).hexdigest()
 
 
+_SELECT_SESSION = "SELECT sealed_token, expires_at FROM {ruswf_ui_sessions} WHERE session_hash = ?"
+
+
+def _plausible(session_id: str | None) -> TypeGuard[str]:
+    return bool(session_id) and len(session_id or "") <= 100
+
+
+def _unsealed(session_id: str, row: dict[str, Any] | None) -> str | None:
+    """The token a session row holds, if the row is there, has not expired and opens
+    with the session id's key."""
+    if row is None or row["expires_at"] < datetime.now(UTC).isoformat(timespec="seconds"):
+        return None
+    raw = base64.b64decode(row["sealed_token"])
+    try:
+        return AESGCM(_key(session_id)).decrypt(raw[:12], raw[12:], None).decode()
+    except InvalidTag:
+        return None
+
+
+def _user(session_id: str, holder: TokenInfo) -> UiUser:
+    actor = ActorRef(holder.user, holder.organisation, holder.role)
+    return UiUser(actor=actor, csrf_token=csrf_for(session_id), token_id=holder.id)
+
+
 class SessionStore:
     """Sessions in a table beside the event store (`ruswf_ui_sessions`)."""
 
@@ -104,26 +130,33 @@ class SessionStore:
     def user(self, session_id: str | None) -> UiUser | None:
         """The session's user, if the session exists, has not expired and its token is
         still valid (checked with the token store on every call)."""
-        if not session_id or len(session_id) > 100:
+        if not _plausible(session_id):
             return None
         with self.sql.read() as tx:
-            row = tx.one(
-                "SELECT sealed_token, expires_at FROM {ruswf_ui_sessions} WHERE session_hash = ?",
-                (_digest(session_id),),
-            )
-        if row is None or row["expires_at"] < datetime.now(UTC).isoformat(timespec="seconds"):
-            return None
-        raw = base64.b64decode(row["sealed_token"])
-        try:
-            token = AESGCM(_key(session_id)).decrypt(raw[:12], raw[12:], None).decode()
-        except InvalidTag:
+            row = tx.one(_SELECT_SESSION, (_digest(session_id),))
+        token = _unsealed(session_id, row)
+        if token is None:
             return None
         holder = self.tokens.authenticate(token)
         if holder is None:
             self.end(session_id)
             return None
-        actor = ActorRef(holder.user, holder.organisation, holder.role)
-        return UiUser(actor=actor, csrf_token=csrf_for(session_id), token_id=holder.id)
+        return _user(session_id, holder)
+
+    async def user_async(self, session_id: str | None) -> UiUser | None:
+        """`user` for the event loop: both reads on the token store's asyncio pool, so a
+        page needs no hand-off to a worker thread to know its user."""
+        if not _plausible(session_id):
+            return None
+        row = await self.tokens.read_one_async(_SELECT_SESSION, (_digest(session_id),))
+        token = _unsealed(session_id, row)
+        if token is None:
+            return None
+        holder = await self.tokens.authenticate_async(token)
+        if holder is None:
+            await anyio.to_thread.run_sync(self.end, session_id)
+            return None
+        return _user(session_id, holder)
 
     def end(self, session_id: str | None) -> None:
         if session_id:

@@ -9,6 +9,7 @@ much of a guessed secret was right. Tokens live in a plain table beside the even
 from __future__ import annotations
 
 import builtins  # `list` is a method of TokenStore
+import functools
 import hashlib
 import hmac
 import re
@@ -219,20 +220,30 @@ class TokenStore:
         return _holder(rows[0] if rows else None, secret, well_formed)
 
     async def authenticate_async(self, token: str) -> TokenInfo | None:
-        """`authenticate` for the API's event loop: on PostgreSQL the look-up is a query
-        on an asyncio connection pool, so a request needs no hand-off to a worker thread
-        for it (a measurable share of the server's throughput, bench/README.md); SQLite's runs
-        in a worker thread. Call `open_async` in the loop first."""
-        if self._async_pool is None:
-            return await anyio.to_thread.run_sync(self.authenticate, token)
+        """`authenticate` for the API's event loop (see `read_one_async`)."""
         token_id, secret, well_formed = _parse(token)
-        query = self._render.postgres(_SELECT_TOKEN)
+        return _holder(await self.read_one_async(_SELECT_TOKEN, (token_id,)), secret, well_formed)
+
+    async def read_one_async(
+        self, statement: str, params: tuple[Any, ...] = ()
+    ) -> dict[str, Any] | None:
+        """The first row of a read on this store's database, for an event loop: on
+        PostgreSQL a query on an asyncio connection pool, so a request needs no hand-off
+        to a worker thread for it (a measurable share of the server's throughput,
+        bench/README.md); SQLite's runs in a worker thread. Call `open_async` in the loop
+        first. Retried once on a dropped connection, as `_execute` does for reads."""
+        if self._async_pool is None:
+            rows = await anyio.to_thread.run_sync(
+                functools.partial(self._execute, statement, params, idempotent=True)
+            )
+            return rows[0] if rows else None
+        query = self._render.postgres(statement)
         for attempt in (1, 2):
             try:
                 async with self._async_pool.connection() as pg_conn:
-                    cursor = await pg_conn.execute(query, (token_id,))
-                    row = await cursor.fetchone()
-                return _holder(row, secret, well_formed)
+                    cursor = await pg_conn.execute(query, params)
+                    row: dict[str, Any] | None = await cursor.fetchone()
+                    return row
             except PoolTimeout:
                 raise
             except psycopg.OperationalError:  # as in `_execute`

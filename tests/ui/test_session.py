@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from ruswf.api.ui.session import SessionStore
 from ruswf.app.service import RusApp
 from ruswf.app.settings import Settings
 from ruswf.app.store.sql import SqlStore
@@ -204,3 +205,51 @@ def test_signed_in_pages_are_not_stored_by_the_browser(
     signed_in: Callable[[str], Browser],
 ) -> None:
     assert signed_in("coordinator").http.get("/").headers["cache-control"] == "no-store"
+
+
+def test_a_session_pointing_at_another_token_row_is_refused(
+    signed_in: Callable[[str], Browser], tokens: dict[str, str], app: RusApp
+) -> None:
+    browser = signed_in("coordinator")
+    assert browser.http.get("/").status_code == 200
+    other_token_id = tokens["auditor"].split("_")[1]
+    with SqlStore(app).write() as tx:
+        tx.execute("UPDATE {ruswf_ui_sessions} SET token_id = ?", (other_token_id,))
+
+    answer = browser.http.get("/")
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login"
+
+
+def test_a_sessions_table_from_before_token_ids_gains_the_column_and_its_sessions_end(
+    app: RusApp, settings: Settings, strategy: Strategy
+) -> None:
+    sql = SqlStore(app)
+    with sql.write() as tx:
+        tx.execute(
+            "CREATE TABLE {ruswf_ui_sessions} (session_hash TEXT PRIMARY KEY,"
+            " sealed_token TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL)"
+        )
+        tx.execute(
+            "INSERT INTO {ruswf_ui_sessions} VALUES (?, ?, ?, ?)",
+            (hashlib.sha256(b"old-session").hexdigest(), "AAAA", "2026-12-01", "2999-01-01"),
+        )
+    tokens = TokenStore(settings, strategy)
+    try:
+        sessions = SessionStore(app, tokens)
+        SessionStore(app, tokens)  # a second process starting: nothing more to add
+        _, token = tokens.create("anna", "coordinator", "sundsvall")
+        started = sessions.start(token)
+        assert started is not None
+        session_id, _ = started
+
+        assert sessions.user("old-session") is None  # not even sealed: refused, no error
+        user = sessions.user(session_id)
+        assert user is not None
+        assert user.actor.user == "anna"
+        with sql.write() as tx:  # as a session started before token ids were kept
+            tx.execute("UPDATE {ruswf_ui_sessions} SET token_id = NULL")
+        assert sessions.user(session_id) is None
+    finally:
+        tokens.close()

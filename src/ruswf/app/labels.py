@@ -3,6 +3,7 @@ labels, used by the web UI's timeline and the decision dossier."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -98,6 +99,9 @@ def action_label(action: str, lang: str = "sv") -> str:
     return label(ACTION_LABELS, action, lang)
 
 
+# Both formatters are pure: a page shows the same dates and times again and again
+# (every event of a history, every reporting period), so their words are kept.
+@functools.lru_cache(maxsize=16384)
 def format_date(value: date | str | None, lang: str = "sv") -> str:
     """'1 december 2026' (or 'December 1, 2026' in English)."""
     if value is None or value == "":
@@ -111,6 +115,7 @@ def format_date(value: date | str | None, lang: str = "sv") -> str:
     return f"{day.day} {MONTHS_SV[day.month - 1]} {day.year}"
 
 
+@functools.lru_cache(maxsize=16384)
 def format_time(value: datetime | str | None, lang: str = "sv") -> str:
     """'1 december 2026 19:16' in Europe/Stockholm."""
     if value is None or value == "":

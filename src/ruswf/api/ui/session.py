@@ -2,9 +2,11 @@
 
 `POST /login` exchanges a bearer token for a server-side session: the browser gets a
 random session id in an HttpOnly, SameSite=Lax cookie (Secure over HTTPS); the store
-keeps only the id's SHA-256 and the token sealed with a key derived from the id
-(AES-GCM), so the table alone reveals neither. Each request unseals the token and checks
-it with the token store, so revoking the token ends its sessions at once.
+keeps only the id's SHA-256, the token sealed with a key derived from the id (AES-GCM)
+and the token's id (no secret), so the table alone reveals neither the session id nor
+the token. Each request reads the session joined to its token's row (one round trip),
+unseals the token and checks it against that row as the token store checks a bearer
+token, so revoking the token ends its sessions at once.
 
 The CSRF token of a session is an HMAC of its id: tied to the session, nothing stored.
 Every POST also passes an Origin / Sec-Fetch-Site check.
@@ -27,7 +29,7 @@ from fastapi import Request
 
 from ruswf.app.service import RusApp
 from ruswf.app.store.sql import SqlStore
-from ruswf.app.store.tokens import TokenInfo, TokenStore
+from ruswf.app.store.tokens import TOKEN_COLUMNS, TokenInfo, TokenStore, holder_of
 from ruswf.domain.commands import ActorRef
 
 COOKIE = "ruswf_session"
@@ -36,7 +38,7 @@ TABLE = "ruswf_ui_sessions"
 _DDL = (
     "CREATE TABLE IF NOT EXISTS {ruswf_ui_sessions} ("
     " session_hash TEXT PRIMARY KEY, sealed_token TEXT NOT NULL,"
-    " created_at TEXT NOT NULL, expires_at TEXT NOT NULL)",
+    " created_at TEXT NOT NULL, expires_at TEXT NOT NULL, token_id TEXT)",
 )
 
 
@@ -69,7 +71,13 @@ def csrf_for(session_id: str) -> str:
     return hmac.new(session_id.encode(), b"ruswf-ui-csrf", hashlib.sha256).hexdigest()
 
 
-_SELECT_SESSION = "SELECT sealed_token, expires_at FROM {ruswf_ui_sessions} WHERE session_hash = ?"
+# A session and its token's row in one round trip (the token is still checked in full).
+_SELECT_SESSION = (
+    "SELECT s.sealed_token, s.expires_at, "
+    + ", ".join(f"t.{column}" for column in TOKEN_COLUMNS)
+    + " FROM {ruswf_ui_sessions} s LEFT JOIN {ruswf_tokens} t ON t.id = s.token_id"
+    " WHERE s.session_hash = ?"
+)
 
 
 def _plausible(session_id: str | None) -> TypeGuard[str]:
@@ -81,10 +89,10 @@ def _unsealed(session_id: str, row: dict[str, Any] | None) -> str | None:
     with the session id's key."""
     if row is None or row["expires_at"] < datetime.now(UTC).isoformat(timespec="seconds"):
         return None
-    raw = base64.b64decode(row["sealed_token"])
     try:
+        raw = base64.b64decode(row["sealed_token"])
         return AESGCM(_key(session_id)).decrypt(raw[:12], raw[12:], None).decode()
-    except InvalidTag:
+    except (InvalidTag, ValueError):  # not sealed with this id's key, or not sealed at all
         return None
 
 
@@ -100,6 +108,19 @@ class SessionStore:
         self.sql = SqlStore(app)
         self.tokens = tokens
         self.sql.create(_DDL, TABLE)
+        self._add_token_id()
+
+    def _add_token_id(self) -> None:
+        """Give a sessions table made before `token_id` the column. Its sessions have
+        none, find no token and end: their users sign in once more."""
+        if self.sql.backend == "postgres":
+            alter = "ALTER TABLE {ruswf_ui_sessions} ADD COLUMN IF NOT EXISTS token_id TEXT"
+            self.sql.create((alter,), TABLE)
+            return
+        with self.sql.write() as tx:
+            columns = tx.execute("PRAGMA table_info({ruswf_ui_sessions})")
+            if not any(c["name"] == "token_id" for c in columns):
+                tx.execute("ALTER TABLE {ruswf_ui_sessions} ADD COLUMN token_id TEXT")
 
     def start(self, token: str) -> tuple[str, TokenInfo] | None:
         """A new session for a valid token: (session id, holder); None for a bad token."""
@@ -117,12 +138,13 @@ class SessionStore:
             )
             tx.execute(
                 "INSERT INTO {ruswf_ui_sessions} (session_hash, sealed_token, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?)",
+                " expires_at, token_id) VALUES (?, ?, ?, ?, ?)",
                 (
                     _digest(session_id),
                     base64.b64encode(sealed).decode(),
                     now.isoformat(timespec="seconds"),
                     (now + timedelta(hours=SESSION_HOURS)).isoformat(timespec="seconds"),
+                    holder.id,
                 ),
             )
         return session_id, holder
@@ -137,14 +159,14 @@ class SessionStore:
         token = _unsealed(session_id, row)
         if token is None:
             return None
-        holder = self.tokens.authenticate(token)
+        holder = holder_of(row, token)
         if holder is None:
             self.end(session_id)
             return None
         return _user(session_id, holder)
 
     async def user_async(self, session_id: str | None) -> UiUser | None:
-        """`user` for the event loop: both reads on the token store's asyncio pool, so a
+        """`user` for the event loop: the read on the token store's asyncio pool, so a
         page needs no hand-off to a worker thread to know its user."""
         if not _plausible(session_id):
             return None
@@ -152,7 +174,7 @@ class SessionStore:
         token = _unsealed(session_id, row)
         if token is None:
             return None
-        holder = await self.tokens.authenticate_async(token)
+        holder = holder_of(row, token)
         if holder is None:
             await anyio.to_thread.run_sync(self.end, session_id)
             return None

@@ -57,10 +57,9 @@ def _hash(secret: str) -> str:
 # A fixed hash to compare against when the id is unknown, so that path costs the same.
 _DUMMY_HASH = _hash("ruswf-no-such-token")
 
-_SELECT_TOKEN = (
-    "SELECT id, secret_hash, user_id, role, organisation, created_at, revoked_at"
-    " FROM {ruswf_tokens} WHERE id = ?"
-)
+TOKEN_COLUMNS = ("id", "secret_hash", "user_id", "role", "organisation", "created_at", "revoked_at")
+"""What `holder_of` needs of a token's row (for a query that joins the tokens table)."""
+_SELECT_TOKEN = f"SELECT {', '.join(TOKEN_COLUMNS)} FROM {{ruswf_tokens}} WHERE id = ?"
 
 
 def _parse(token: str) -> tuple[str, str, bool]:
@@ -80,6 +79,13 @@ def _holder(row: dict[str, Any] | None, secret: str, well_formed: bool) -> Token
     return TokenInfo(
         row["id"], row["user_id"], row["role"], row["organisation"], row["created_at"], None
     )
+
+
+def holder_of(row: dict[str, Any] | None, token: str) -> TokenInfo | None:
+    """The holder of `token`, given the tokens table's row of its id (`TOKEN_COLUMNS`)
+    as another query found it (None: no such row); checked as `authenticate` checks."""
+    token_id, secret, well_formed = _parse(token)
+    return _holder(row if row and row["id"] == token_id else None, secret, well_formed)
 
 
 class TokenStore:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
+
+from cachetools import LRUCache
 
 from ruswf.app.views import EventView
 
@@ -25,9 +26,8 @@ class Histories:
         self, read_after: Callable[[UUID, int], Iterable[Any]], size: int = HISTORIES_KEPT
     ) -> None:
         self._read_after = read_after
-        self._size = size
-        self._kept: OrderedDict[UUID, tuple[EventView, ...]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept: LRUCache[UUID, tuple[EventView, ...]] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()  # the cache is not thread-safe by itself
 
     def upto(self, initiative_id: UUID, version: int) -> list[EventView]:
         """The events of the initiative up to and including `version`, in order."""
@@ -38,7 +38,4 @@ class Histories:
             kept = kept + newer
             with self._lock:
                 self._kept[initiative_id] = kept
-                self._kept.move_to_end(initiative_id)
-                while len(self._kept) > self._size:
-                    self._kept.popitem(last=False)
         return list(kept[:version])

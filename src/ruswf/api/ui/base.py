@@ -13,6 +13,7 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from ruswf.api.deps import READ_CATCH_UP_WAIT
 from ruswf.api.ratelimit import AuthFailureLimit
@@ -48,7 +49,7 @@ OUTCOME_LABELS = {
 
 templates = Environment(
     loader=PackageLoader("ruswf.api.ui", "templates"),
-    autoescape=True,  # every text is escaped; nothing is marked safe
+    autoescape=True,  # every text is escaped; only a rendered template is marked safe
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -147,7 +148,8 @@ class Page:
     def render_date(self, value: Any) -> str:
         return i18n.format_date(value, self.lang)
 
-    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    def _context(self, context: dict[str, Any]) -> dict[str, Any]:
+        """What every template may use (words, formatters, the user), and `context`."""
         lang = self.lang
         helpers: dict[str, Callable[..., Any]] = {
             "t": self.t,
@@ -171,16 +173,24 @@ class Page:
                 ("lang", other),
             ]
         )
-        html = templates.get_template(template).render(
-            page=self,
-            other_lang=other,
-            switch_lang=f"{self.request.url.path}?{query}",
-            lang=lang,
-            user=self.user,
-            path=self.request.url.path,
+        return {
+            "page": self,
+            "other_lang": other,
+            "switch_lang": f"{self.request.url.path}?{query}",
+            "lang": lang,
+            "user": self.user,
+            "path": self.request.url.path,
             **helpers,
             **context,
-        )
+        }
+
+    def fragment(self, template: str, **context: Any) -> Markup:
+        """A part of a page, rendered (and escaped) by its own template, to be placed in
+        a page's context as it is."""
+        return Markup(templates.get_template(template).render(self._context(context)))
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        html = templates.get_template(template).render(self._context(context))
         response = HTMLResponse(html, status_code=status_code)
         if self.user is not None:  # a signed-in page is not kept (shared computers, back button)
             response.headers["Cache-Control"] = "no-store"

@@ -4,13 +4,16 @@ stood), its action forms, and the decision dossier."""
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
+from cachetools import LRUCache, cached
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from ruswf.api.deps import LedgerDep, PeopleDep
 from ruswf.api.ui import actions, i18n
@@ -39,6 +42,7 @@ DOSSIER_CSS = "/static/ui/dossier.css"
 SORTS = ("title", "state", "goal_area", "lead_actor", "last_change", "next_report_due")
 PER_COLUMN = 50
 TABLE_PAGE = 200
+HISTORY_COLUMNS_KEPT = 512
 WHY_KEYS = ("reason", "comment", "decision_text", "memo", "narrative", "final_report")
 Text = Annotated[str | None, Query(max_length=200)]
 
@@ -339,6 +343,29 @@ def _timeline(page: Page, events: list[EventView], initiative_id: str) -> list[T
     return items
 
 
+@cached(
+    LRUCache(maxsize=HISTORY_COLUMNS_KEPT),
+    key=lambda page, view, events, as_of: (view.id, len(events), view.version, page.lang, as_of),
+    lock=threading.Lock(),
+)
+def _history_column(
+    page: Page, view: InitiativeView, events: list[EventView], as_of: str
+) -> Markup:
+    """The history column of a reader who may read the history: the timeline up to the
+    version shown and the pickers of a version or a moment. It is the same for every such
+    reader of that version in that language (events never change), so each is rendered
+    once per process: showing an initiative again renders only the page around it."""
+    timeline = _timeline(page, events, view.id)
+    return page.fragment(
+        "_history.html",
+        i=view,
+        may_history=True,
+        as_of=as_of,
+        timeline=[e for e in timeline if e.version <= view.version],
+        versions=timeline,
+    )
+
+
 def _obligation_rows(page: Page, obligations: list[dict[str, Any]]) -> list[ObligationRow]:
     return [
         ObligationRow(
@@ -498,8 +525,11 @@ def initiative_page(
         return error_page(page, 404, page.t("not_found"), str(missing))
     except ValidationError as bad:
         return error_page(page, 422, page.t("problem"), f"{bad.field}: {bad.reason}")
-    timeline = _timeline(page, events, view.id)
-    shown = [e for e in timeline if e.version <= view.version]
+    history = (
+        _history_column(page, view, events, as_of or "")
+        if may_history
+        else page.fragment("_history.html", may_history=False)
+    )
     obligations = page.projections().obligations(initiative_id=view.id)
     step, owner = _next_step(page, view, obligations)
     forms = [] if past else _action_forms(page, view, failed, values, error)
@@ -511,10 +541,7 @@ def initiative_page(
         i=view,
         current_version=current.version,
         past=past,
-        as_of=as_of or "",
-        timeline=shown,
-        versions=timeline,
-        may_history=may_history,
+        history=history,
         obligations=_obligation_rows(page, obligations),
         next_step=step,
         owner=owner,

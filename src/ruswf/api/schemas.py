@@ -167,6 +167,24 @@ class Problem(BaseModel):
     )
 
 
+def error_responses(
+    forbidden: str,
+    *,
+    unknown: str | None = None,
+    conflict: str | None = None,
+    invalid: str = "Invalid input (names the field).",
+) -> dict[int | str, dict[str, Any]]:
+    """The error responses a router's operations document, each a `Problem`: no or bad
+    token (401), what the caller may not do (403), what may be unknown (404), the conflict
+    (409) and the invalid input (422)."""
+    descriptions = {401: "No or bad token.", 403: forbidden, 404: unknown, 409: conflict}
+    return {
+        status: {"model": Problem, "description": text}
+        for status, text in {**descriptions, 422: invalid}.items()
+        if text is not None
+    }
+
+
 class VerifyOut(BaseModel):
     ok: bool = Field(description="Every stored event is intact.")
     checked: int = Field(description="Events checked (decoded, in version order).")

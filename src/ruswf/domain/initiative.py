@@ -337,15 +337,7 @@ class Initiative(Aggregate):
 
     def reject(self, ctx: Context, cmd: Reject) -> None:
         """Record the council's rejection (avslag)."""
-        self._check(Action.REJECT)
-        meeting = self._meeting_on_agenda(ctx.calendar, "reject")
-        self._record(
-            self.Rejected,
-            ctx,
-            meeting,
-            reason=cmd.normalised().reason,
-            **self._agenda_fields(meeting),
-        )
+        self._decide_with_reason(ctx, cmd, self.Rejected)
 
     def defer(self, ctx: Context, cmd: Defer) -> None:
         """Table the decision (bordläggning) to a later meeting of the same council. This
@@ -371,15 +363,7 @@ class Initiative(Aggregate):
 
     def refer_back(self, ctx: Context, cmd: ReferBack) -> None:
         """Send it back for further preparation (återremiss)."""
-        self._check(Action.REFER_BACK)
-        meeting = self._meeting_on_agenda(ctx.calendar, "refer_back")
-        self._record(
-            self.ReferredBack,
-            ctx,
-            meeting,
-            reason=cmd.normalised().reason,
-            **self._agenda_fields(meeting),
-        )
+        self._decide_with_reason(ctx, cmd, self.ReferredBack)
 
     def report_progress(self, ctx: Context, cmd: ReportProgress) -> None:
         """Report progress for one reporting period."""
@@ -429,6 +413,20 @@ class Initiative(Aggregate):
             actor=ctx.actor.as_dict(),
             effective_date=effective_date.isoformat(),
             **fields,
+        )
+
+    def _decide_with_reason(
+        self, ctx: Context, cmd: Reject | ReferBack, event_class: type[Decided]
+    ) -> None:
+        """Record a council's decision that gives a reason, at the meeting on the agenda."""
+        self._check(Action(cmd.action))
+        meeting = self._meeting_on_agenda(ctx.calendar, cmd.action)
+        self._record(
+            event_class,
+            ctx,
+            meeting,
+            reason=cmd.normalised().reason,
+            **self._agenda_fields(meeting),
         )
 
     def _meeting_on_agenda(self, calendar: MeetingCalendar, action: str | None) -> date:

@@ -11,7 +11,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from projections.base import CALENDAR_EVENT_TYPES, CalendarEvent, InitiativeEvent, ReadModel
+from projections.base import (
+    CALENDAR_EVENT_TYPES,
+    CalendarEvent,
+    InitiativeEvent,
+    ReadModel,
+    equal_to,
+)
 from projections.store import Json, Session
 from ruswf.app.notify.reminders import REMINDER_EVENTS
 from ruswf.domain.errors import ValidationError
@@ -123,38 +129,26 @@ class AuditTrail(ReadModel):
     ) -> tuple[list[dict[str, Any]], int]:
         """Events matching every given filter, in log order; `since` is inclusive,
         `until` exclusive (a date means the whole day)."""
-        conditions: list[str] = []
-        params: dict[str, Any] = {}
-        if initiative_id is not None:
-            conditions.append("initiative_id = :initiative_id")
-            params["initiative_id"] = _uuid(initiative_id)
-        for column, value in (
-            ("actor_user", user),
-            ("actor_organisation", organisation),
-            ("event_type", type),
-        ):
-            if value is not None:
-                conditions.append(f"{column} = :{column}")
-                params[column] = value
+        conditions, params = equal_to(
+            initiative_id=None if initiative_id is None else _uuid(initiative_id),
+            actor_user=user,
+            actor_organisation=organisation,
+            event_type=type,
+        )
         if since is not None:
             conditions.append("recorded_at >= :since")
             params["since"] = _moment(since, "since", end_of_day=False)
         if until is not None:
             conditions.append("recorded_at < :until")
             params["until"] = _moment(until, "until", end_of_day=True)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        with self.view.read() as session:
-            total = int(
-                session.scalar("SELECT COUNT(*) AS n FROM {proj_audit_trail}" + where, params)
-            )
-            rows = session.fetchall(
-                "SELECT "
-                + COLUMNS
-                + " FROM {proj_audit_trail}"
-                + where
-                + " ORDER BY position LIMIT :limit OFFSET :offset",
-                {**params, "limit": limit, "offset": offset},
-            )
+        rows, total = self.page(
+            "proj_audit_trail",
+            COLUMNS,
+            (conditions, params),
+            order_by="position",
+            limit=limit,
+            offset=offset,
+        )
         return [_event(row) for row in rows], total
 
 

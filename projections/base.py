@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from projections.store import Session, View, ViewSpec
+from projections.store import Row, Session, View, ViewSpec
 from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import ReportingPeriod, Strategy
@@ -29,6 +29,8 @@ CALENDAR_EVENT_TYPES: tuple[type, ...] = (CalendarYear.Event, CalendarYear.Seede
 
 OBLIGATION_STATUSES = ("due", "submitted", "overdue")
 PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
+Where = tuple[list[str], dict[str, Any]]
+"""The conditions of a query (joined by AND) and their parameters."""
 
 
 class ReadModel(Projection[View], ABC):
@@ -90,6 +92,37 @@ class ReadModel(Projection[View], ABC):
     @abstractmethod
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
         """Change the tables for one initiative event at `position` in the log."""
+
+    # -- queries -----------------------------------------------------------------------
+
+    def page(
+        self,
+        table: str,
+        columns: str,
+        where: Where,
+        *,
+        order_by: str,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Row], int]:
+        """One page of `table`'s rows that meet every condition of `where`, in `order_by`
+        order, and how many rows meet them."""
+        conditions, params = where
+        clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self.view.read() as session:
+            total = int(session.scalar(f"SELECT COUNT(*) AS n FROM {{{table}}}{clause}", params))
+            rows = session.fetchall(
+                f"SELECT {columns} FROM {{{table}}}{clause}"
+                f" ORDER BY {order_by} LIMIT :limit OFFSET :offset",
+                {**params, "limit": limit, "offset": offset},
+            )
+        return rows, total
+
+
+def equal_to(**values: Any) -> Where:
+    """A condition `column = :column` for each column given a value (not None)."""
+    given = {column: value for column, value in values.items() if value is not None}
+    return [f"{column} = :{column}" for column in given], given
 
 
 # -- the reporting calendar ------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from projections.base import InitiativeEvent, ReadModel, day, next_period
+from projections.base import InitiativeEvent, ReadModel, day, equal_to, next_period
 from projections.store import Json, Session
 from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.errors import ValidationError
@@ -214,27 +214,14 @@ class Board(ReadModel):
         if state is not None and state not in {s.value for s in State}:
             known = ", ".join(s.value for s in State)
             raise ValidationError("state", f"unknown state {state!r} (known: {known})")
-        conditions = []
-        params: dict[str, Any] = {}
-        for column, value in (
-            ("state", state),
-            ("goal_area", goal_area),
-            ("lead_actor", lead_actor),
-        ):
-            if value is not None:
-                conditions.append(f"{column} = :{column}")
-                params[column] = value
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        with self.view.read() as session:
-            total = int(session.scalar("SELECT COUNT(*) AS n FROM {proj_board}" + where, params))
-            rows = session.fetchall(
-                "SELECT "
-                + COLUMNS
-                + " FROM {proj_board}"
-                + where
-                + " ORDER BY last_change DESC, initiative_id LIMIT :limit OFFSET :offset",
-                {**params, "limit": limit, "offset": offset},
-            )
+        rows, total = self.page(
+            "proj_board",
+            COLUMNS,
+            equal_to(state=state, goal_area=goal_area, lead_actor=lead_actor),
+            order_by="last_change DESC, initiative_id",
+            limit=limit,
+            offset=offset,
+        )
         return [_item(row) for row in rows], total
 
     def all_rows(self) -> list[dict[str, Any]]:

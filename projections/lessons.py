@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from projections.base import InitiativeEvent, ReadModel, day
+from projections.base import InitiativeEvent, ReadModel, day, equal_to
 from projections.store import Json, Session
 from ruswf.domain.initiative import Initiative
 
@@ -197,25 +197,18 @@ class Lessons(ReadModel):
     ) -> tuple[list[dict[str, Any]], int]:
         """Lessons whose text or initiative title contains every word of `q` (any case),
         newest first."""
-        conditions: list[str] = []
-        params: dict[str, Any] = {}
+        conditions, params = equal_to(goal_area=goal_area)
         for index, word in enumerate((q or "").split()):
             conditions.append(f"search_text LIKE :w{index} ESCAPE '!'")
             params[f"w{index}"] = "%" + _escape(word.casefold()) + "%"
-        if goal_area is not None:
-            conditions.append("goal_area = :goal_area")
-            params["goal_area"] = goal_area
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        with self.view.read() as session:
-            total = int(session.scalar("SELECT COUNT(*) AS n FROM {proj_lessons}" + where, params))
-            rows = session.fetchall(
-                "SELECT "
-                + COLUMNS
-                + " FROM {proj_lessons}"
-                + where
-                + " ORDER BY position DESC, seq LIMIT :limit OFFSET :offset",
-                {**params, "limit": limit, "offset": offset},
-            )
+        rows, total = self.page(
+            "proj_lessons",
+            COLUMNS,
+            (conditions, params),
+            order_by="position DESC, seq",
+            limit=limit,
+            offset=offset,
+        )
         return [{"id": f"{r['position']}-{r['seq']}", **r} for r in rows], total
 
 

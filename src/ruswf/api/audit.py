@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ruswf.api.deps import App, CurrentUser, LedgerDep, PeopleDep, require_read
 from ruswf.api.problems import ProblemError
-from ruswf.api.schemas import Problem
+from ruswf.api.schemas import error_responses
 from ruswf.app.audit.dossier import DecisionNotFoundError, build_dossier, decisions, render_html
 from ruswf.app.audit.people import PENDING, People, PersonNotFoundError
 from ruswf.app.audit.replay import diff
@@ -21,12 +21,7 @@ from ruswf.domain.commands import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No or bad token."},
-    403: {"model": Problem, "description": "Role may not do this."},
-    404: {"model": Problem, "description": "Unknown initiative, decision or person."},
-    422: {"model": Problem, "description": "Invalid input (names the field)."},
-}
+ERRORS = error_responses("Role may not do this.", unknown="Unknown initiative, decision or person.")
 InitiativeId = Annotated[str, Path(description="The initiative's id (a UUID).", max_length=100)]
 PersonId = Annotated[str, Path(description="A person id (p_ and 16 hex digits).", max_length=40)]
 History = Annotated[ActorRef, Depends(require_read("history"))]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruswf.api.deps import App, CurrentUser, FeedsDep, ProjectionsDep, require_read
 from ruswf.api.params import IdempotencyKey
 from ruswf.api.problems import ProblemError
-from ruswf.api.schemas import Problem
+from ruswf.api.schemas import Problem, error_responses
 from ruswf.app.authorization import Role
 from ruswf.app.calendar import ADJUSTERS, meeting_view
 from ruswf.app.ical import feed_for
@@ -22,13 +22,11 @@ from ruswf.domain.commands import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["calendar"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No or bad token."},
-    403: {"model": Problem, "description": "Only an admin adjusts the annual cycle."},
-    404: {"model": Problem, "description": "Unknown meeting."},
-    409: {"model": Problem, "description": "The meeting is cancelled (names it)."},
-    422: {"model": Problem, "description": "Invalid input (names the field)."},
-}
+ERRORS = error_responses(
+    "Only an admin adjusts the annual cycle.",
+    unknown="Unknown meeting.",
+    conflict="The meeting is cancelled (names it).",
+)
 ICS = "text/calendar; charset=utf-8"
 MeetingId = Annotated[
     str,

@@ -58,13 +58,16 @@ class RequestContextMiddleware:
                 user=scope["state"].get("user"),
             )
 
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        async def refuse_too_large() -> None:
             status_holder["status"] = 413
             await _send_problem(
                 send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id
             )
             finish()
+
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await refuse_too_large()
             return
 
         # Read the whole body first (at most the limit), so an oversized one is refused
@@ -79,11 +82,7 @@ class RequestContextMiddleware:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_body_bytes:
-                status_holder["status"] = 413
-                await _send_problem(
-                    send, 413, f"request body exceeds {self.max_body_bytes} bytes", request_id
-                )
-                finish()
+                await refuse_too_large()
                 return
             chunks.append(chunk)
             more_body = message.get("more_body", False)

@@ -66,6 +66,16 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+def _problem_body(status: int, detail: str) -> dict[str, Any]:
+    """The members every problem document has (RFC 9457)."""
+    return {
+        "type": f"https://ruswf.se/problems/{status}" if status != 500 else "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+
+
 def problem(
     status: int,
     detail: str,
@@ -73,12 +83,7 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": f"https://ruswf.se/problems/{status}" if status != 500 else "about:blank",
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
+    body = _problem_body(status, detail)
     if request is not None:
         body["instance"] = request.url.path
         request_id = getattr(request.state, "request_id", None)
@@ -96,12 +101,7 @@ async def send_problem(
     headers: dict[str, str] | None = None,
 ) -> None:
     """Answer a problem straight from ASGI middleware (before any route runs)."""
-    problem_body: dict[str, Any] = {
-        "type": f"https://ruswf.se/problems/{status}",
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
+    problem_body = _problem_body(status, detail)
     if request_id:
         problem_body["request_id"] = request_id
     body = json.dumps(problem_body).encode()

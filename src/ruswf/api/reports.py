@@ -10,15 +10,11 @@ from fastapi.responses import PlainTextResponse
 
 from ruswf.api.deps import App, ProjectionsDep, require_read
 from ruswf.api.params import Moment
-from ruswf.api.schemas import Page, Problem
+from ruswf.api.schemas import Page, error_responses
 from ruswf.domain.commands import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No or bad token."},
-    403: {"model": Problem, "description": "Role may not read this."},
-    422: {"model": Problem, "description": "Invalid query (names the field)."},
-}
+ERRORS = error_responses("Role may not read this.", invalid="Invalid query (names the field).")
 Year = Annotated[int | None, Query(ge=1990, le=2100)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]

@@ -7,11 +7,13 @@ annual cycle, ...) by the domain, which names the offending field the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ruswf.app.views import InitiativeView
 from ruswf.domain.commands import COMMANDS, Command, FieldInfo, Propose, Revise, fields_of
 from ruswf.domain.content import LIST_MAX, TITLE_MAX
 
@@ -90,36 +92,45 @@ class ActorOut(BaseModel):
     role: str = Field(examples=["coordinator"])
 
 
-class InitiativeOut(BaseModel):
-    id: str
-    version: int
-    state: str = Field(examples=["follow_up"])
-    state_label: str = Field(examples=["Uppföljning"])
-    title: str = Field(examples=["Filmfond"])
-    summary: str
-    goal_area: str = Field(examples=["grow"])
-    lead_actor: str = Field(examples=["region_vasternorrland"])
-    priorities: list[str]
-    partner_actors: list[str]
-    principles: list[str]
-    arena: int | None
-    indicators: list[dict[str, Any]]
-    allowed_actions: list[str] = Field(
-        description="What this caller may do now.", examples=[["report_progress", "close"]]
+def out_model(view: type, overrides: dict[str, tuple[Any, Any]]) -> type[BaseModel]:
+    """The response body of a view dataclass: its fields in its order with its types,
+    each named in `overrides` given the type and `Field` there (examples, descriptions,
+    a nested model)."""
+    hints = typing.get_type_hints(view)
+    fields: dict[str, Any] = {
+        f.name: overrides.get(
+            f.name, (hints[f.name], ... if f.default is dataclasses.MISSING else f.default)
+        )
+        for f in dataclasses.fields(view)
+    }
+    model: type[BaseModel] = create_model(  # the fields are only known at run time
+        view.__name__.removesuffix("View") + "Out", **fields
     )
-    proposed_by: ActorOut
-    proposed_on: str
-    created_at: str
-    updated_at: str
-    agenda: dict[str, str] | None
-    preparation: dict[str, str] | None
-    approval_period: str | None
-    reported_periods: list[str]
-    lessons: list[str]
-    final_report: str | None
-    contact_person: str | None = Field(
-        default=None, description="The contact person's id in the people registry."
-    )
+    return model
+
+
+InitiativeOut = out_model(
+    InitiativeView,
+    {
+        "state": (str, Field(examples=["follow_up"])),
+        "state_label": (str, Field(examples=["Uppföljning"])),
+        "title": (str, Field(examples=["Filmfond"])),
+        "goal_area": (str, Field(examples=["grow"])),
+        "lead_actor": (str, Field(examples=["region_vasternorrland"])),
+        "allowed_actions": (
+            list[str],
+            Field(
+                description="What this caller may do now.",
+                examples=[["report_progress", "close"]],
+            ),
+        ),
+        "proposed_by": (ActorOut, ...),
+        "contact_person": (
+            str | None,
+            Field(default=None, description="The contact person's id in the people registry."),
+        ),
+    },
+)
 
 
 class EventOut(BaseModel):
@@ -154,6 +165,24 @@ class Problem(BaseModel):
     allowed_actions: list[str] | None = Field(
         default=None, description="409: the actions the state allows."
     )
+
+
+def error_responses(
+    forbidden: str,
+    *,
+    unknown: str | None = None,
+    conflict: str | None = None,
+    invalid: str = "Invalid input (names the field).",
+) -> dict[int | str, dict[str, Any]]:
+    """The error responses a router's operations document, each a `Problem`: no or bad
+    token (401), what the caller may not do (403), what may be unknown (404), the conflict
+    (409) and the invalid input (422)."""
+    descriptions = {401: "No or bad token.", 403: forbidden, 404: unknown, 409: conflict}
+    return {
+        status: {"model": Problem, "description": text}
+        for status, text in {**descriptions, 422: invalid}.items()
+        if text is not None
+    }
 
 
 class VerifyOut(BaseModel):

@@ -13,19 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruswf.api.deps import App, CurrentUser, ServicesDep
 from ruswf.api.params import IdempotencyKey
 from ruswf.api.problems import ProblemError
-from ruswf.api.schemas import Page, Problem
+from ruswf.api.schemas import Page, error_responses
 from ruswf.app.authorization import Role
 from ruswf.app.notify import targets
 from ruswf.app.notify.webhooks import WebhookNotFoundError, WebhookStore
 from ruswf.domain.commands import ActorRef
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No or bad token."},
-    403: {"model": Problem, "description": "Only an admin manages webhooks."},
-    404: {"model": Problem, "description": "Unknown webhook."},
-    422: {"model": Problem, "description": "Invalid input (names the field)."},
-}
+ERRORS = error_responses("Only an admin manages webhooks.", unknown="Unknown webhook.")
 WebhookId = Annotated[
     str, Path(description="The webhook's id (wh_ and 16 hex digits).", max_length=40)
 ]

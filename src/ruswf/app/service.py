@@ -93,17 +93,12 @@ class RusApp(Application[UUID]):
                 "effective_date": command.effective_date,
             }
         )
-        if idempotency_key is not None:
-            replay = self._replay(actor, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
+        replay = self._replay(actor, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
         initiative = Initiative.propose(self._context(actor, command), command)
         self._check_lead_actor(initiative, actor)
-        replayed = self._save(initiative, actor, idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed
-        self._log(PROPOSE, initiative, actor, started)
-        return self._view(initiative, actor)
+        return self._commit(PROPOSE, initiative, actor, idempotency_key, fingerprint, started)
 
     def execute(
         self,
@@ -128,10 +123,9 @@ class RusApp(Application[UUID]):
         fingerprint = request_fingerprint(
             {"action": action, "initiative_id": str(initiative_id), **_fields(command)}
         )
-        if idempotency_key is not None:
-            replay = self._replay(actor, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
+        replay = self._replay(actor, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
         if expected_version is not None and expected_version != initiative.version:
             raise StaleVersionError(expected_version, initiative.version)
         initiative.execute(self._context(actor, command), command)
@@ -139,11 +133,7 @@ class RusApp(Application[UUID]):
             # As for `propose`: a coordinator may not hand an initiative to another
             # organisation, or the lead-actor rule could be sidestepped by a revision.
             self._check_lead_actor(initiative, actor)
-        replayed = self._save(initiative, actor, idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed
-        self._log(action, initiative, actor, started)
-        return self._view(initiative, actor)
+        return self._commit(action, initiative, actor, idempotency_key, fingerprint, started)
 
     def act(
         self,
@@ -256,13 +246,19 @@ class RusApp(Application[UUID]):
                 needed_organisation=lead,
             )
 
-    def _save(
-        self, initiative: Initiative, actor: ActorRef, key: str | None, fingerprint: str
-    ) -> InitiativeView | None:
-        """Save the command's event (with its idempotency record, atomically). Returns
-        None, or the first result when the same keyed command won the race — a retry
-        racing its original, or the store's own retry of an insert whose acknowledgement
-        was lost (it committed, then the connection broke)."""
+    def _commit(
+        self,
+        action: str,
+        initiative: Initiative,
+        actor: ActorRef,
+        key: str | None,
+        fingerprint: str,
+        started: float,
+    ) -> InitiativeView:
+        """Save the command's event (with its idempotency record, atomically), log it and
+        answer the view; or answer the first result when the same keyed command won the
+        race — a retry racing its original, or the store's own retry of an insert whose
+        acknowledgement was lost (it committed, then the connection broke)."""
         pending: list[Aggregate] = [initiative]
         if key is not None:
             pending.append(
@@ -277,7 +273,7 @@ class RusApp(Application[UUID]):
         try:
             self.save(*pending)
         except IntegrityError:
-            replayed = self._replay(actor, key, fingerprint) if key is not None else None
+            replayed = self._replay(actor, key, fingerprint)
             if replayed is None:
                 raise ConcurrencyConflictError(initiative.id) from None
             return replayed
@@ -287,7 +283,8 @@ class RusApp(Application[UUID]):
         # when it fast-forwards; a cached aggregate that lags is always safe.
         if self.repository.cache is not None:
             self.repository.cache.put(initiative.id, initiative)
-        return None
+        self._log(action, initiative, actor, started)
+        return self._view(initiative, actor)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshot an aggregate that reached a snapshot version from the aggregate just
@@ -309,8 +306,10 @@ class RusApp(Application[UUID]):
             else:  # a later event of the same save: its state is not in memory
                 self.take_snapshot(event.originator_id, version=event.originator_version)
 
-    def _replay(self, actor: ActorRef, key: str, fingerprint: str) -> InitiativeView | None:
+    def _replay(self, actor: ActorRef, key: str | None, fingerprint: str) -> InitiativeView | None:
         """The first result of a keyed command, if this key was used before by this caller."""
+        if key is None:
+            return None
         if not isinstance(key, str) or not key.strip() or len(key) > 200:
             raise ValidationError(
                 "Idempotency-Key", "must be a non-empty string of at most 200 characters"

@@ -9,12 +9,14 @@ strategy's first council) acting as admin.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ruswf.app.calendar import StoredCalendar
 from ruswf.app.ical import deadlines, feed_for
 from ruswf.app.service import RusApp
 from ruswf.cli.common import command_group, fail, services
@@ -31,6 +33,7 @@ Org = Annotated[
     typer.Option("--org", help="Their organisation (default: the first council's convener)."),
 ]
 Reason = Annotated[str, typer.Option("--reason", help="Why (required; in the audit trail).")]
+MeetingId = Annotated[str, typer.Argument(help="The meeting id, e.g. rsr-2026-02-19.")]
 Day = Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="YYYY-MM-DD.")]
 
 
@@ -88,35 +91,29 @@ def show(
                 )
 
 
-@calendar_cli.command("move")
-def move(
-    meeting_id: Annotated[str, typer.Argument(help="The meeting id, e.g. rsr-2026-02-19.")],
-    day: Day,
-    reason: Reason,
-    user: User = None,
-    org: Org = None,
+def _adjust(
+    user: str | None, org: str | None, change: Callable[[StoredCalendar, ActorRef], Meeting]
 ) -> None:
-    """Move a meeting to another working day of its year (it keeps its id)."""
+    """Make one adjustment of the calendar as the operator; print the meeting it gives."""
     with services() as built:
         app = built.app
-        moved = app.calendar.move(
-            _actor(app, user, org), meeting_id, date=day.date(), reason=reason
-        )
-        typer.echo(_line(moved))
+        typer.echo(_line(change(app.calendar, _actor(app, user, org))))
+
+
+@calendar_cli.command("move")
+def move(
+    meeting_id: MeetingId, day: Day, reason: Reason, user: User = None, org: Org = None
+) -> None:
+    """Move a meeting to another working day of its year (it keeps its id)."""
+    _adjust(
+        user, org, lambda cal, actor: cal.move(actor, meeting_id, date=day.date(), reason=reason)
+    )
 
 
 @calendar_cli.command("cancel")
-def cancel(
-    meeting_id: Annotated[str, typer.Argument(help="The meeting id, e.g. rsr-2026-02-19.")],
-    reason: Reason,
-    user: User = None,
-    org: Org = None,
-) -> None:
+def cancel(meeting_id: MeetingId, reason: Reason, user: User = None, org: Org = None) -> None:
     """Cancel a meeting (it stays in the calendar, cancelled)."""
-    with services() as built:
-        app = built.app
-        cancelled = app.calendar.cancel(_actor(app, user, org), meeting_id, reason=reason)
-        typer.echo(_line(cancelled))
+    _adjust(user, org, lambda cal, actor: cal.cancel(actor, meeting_id, reason=reason))
 
 
 @calendar_cli.command("add")
@@ -128,12 +125,11 @@ def add(
     org: Org = None,
 ) -> None:
     """Add a meeting the rules do not give; prints it (its id is the third column)."""
-    with services() as built:
-        app = built.app
-        added = app.calendar.add(
-            _actor(app, user, org), council=council, date=day.date(), reason=reason
-        )
-        typer.echo(_line(added))
+    _adjust(
+        user,
+        org,
+        lambda cal, actor: cal.add(actor, council=council, date=day.date(), reason=reason),
+    )
 
 
 @calendar_cli.command("ics")

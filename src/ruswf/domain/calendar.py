@@ -109,12 +109,7 @@ class CalendarYear(Aggregate):
         reason: str
 
         def change(self, aggregate: CalendarYear) -> None:
-            entry = aggregate.entries[self.meeting_id]
-            aggregate.entries[self.meeting_id] = {
-                **entry,
-                "date": self.date,
-                "sequence": entry["sequence"] + 1,
-            }
+            aggregate.adjust_entry(self.meeting_id, date=self.date)
 
     class MeetingCancelled(Event):
         meeting_id: str
@@ -123,12 +118,7 @@ class CalendarYear(Aggregate):
         reason: str
 
         def change(self, aggregate: CalendarYear) -> None:
-            entry = aggregate.entries[self.meeting_id]
-            aggregate.entries[self.meeting_id] = {
-                **entry,
-                "status": CANCELLED,
-                "sequence": entry["sequence"] + 1,
-            }
+            aggregate.adjust_entry(self.meeting_id, status=CANCELLED)
 
     class MeetingAdded(Event):
         meeting_id: str
@@ -178,6 +168,11 @@ class CalendarYear(Aggregate):
                 "planned_date": m["date"],
                 "sequence": 0,
             }
+
+    def adjust_entry(self, meeting_id_: str, **changes: Any) -> None:
+        """Change a meeting's entry (by an event); its sequence counts the changes."""
+        entry = self.entries[meeting_id_]
+        self.entries[meeting_id_] = {**entry, **changes, "sequence": entry["sequence"] + 1}
 
     @classmethod
     def seed(
@@ -242,10 +237,10 @@ class CalendarYear(Aggregate):
         target = self._free_working_day(strategy, meeting.council, to, meeting.id)
         if target == meeting.date:
             raise ValidationError("date", f"{meeting.id} is already on {target.isoformat()}")
-        self.trigger_event(
+        self._record(
             self.MeetingMoved,
-            actor=dict(actor),
-            effective_date=day.isoformat(),
+            actor,
+            day,
             meeting_id=meeting.id,
             council=meeting.council,
             from_date=meeting.date.isoformat(),
@@ -262,10 +257,10 @@ class CalendarYear(Aggregate):
         why = text(reason, "reason")
         if meeting.cancelled:
             raise MeetingCancelledError(meeting.id, "cancel it again")
-        self.trigger_event(
+        self._record(
             self.MeetingCancelled,
-            actor=dict(actor),
-            effective_date=day.isoformat(),
+            actor,
+            day,
             meeting_id=meeting.id,
             council=meeting.council,
             date=meeting.date.isoformat(),
@@ -296,10 +291,10 @@ class CalendarYear(Aggregate):
         if rule is not None:
             template = Meeting(council, target, rule.format, rule.start, rule.duration_minutes)
         entry = _entry(template)
-        self.trigger_event(
+        self._record(
             self.MeetingAdded,
-            actor=dict(actor),
-            effective_date=day.isoformat(),
+            actor,
+            day,
             meeting_id=new_id,
             council=council,
             date=entry["date"],
@@ -309,6 +304,11 @@ class CalendarYear(Aggregate):
             reason=why,
         )
         return self.get(new_id)
+
+    def _record(
+        self, event_class: type[Event], actor: Mapping[str, str], day: date, **fields: Any
+    ) -> None:
+        self.trigger_event(event_class, actor=dict(actor), effective_date=day.isoformat(), **fields)
 
     def _free_working_day(
         self, strategy: Strategy, council: str, value: object, moving: str | None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate, event
 
@@ -53,6 +53,21 @@ EVENT_ENVELOPE = frozenset(
 def event_data(event: object) -> dict[str, Any]:
     """An event's business data: its fields other than the envelope."""
     return {k: v for k, v in vars(event).items() if k not in EVENT_ENVELOPE}
+
+
+def _agenda(council: str, meeting_date: str, meeting_id: str) -> dict[str, str]:
+    """An initiative's place on an agenda: the council meeting it is scheduled for."""
+    return {"council": council, "meeting_date": meeting_date, "meeting_id": meeting_id}
+
+
+def _upcast_meeting_id(date_field: str, id_field: str) -> staticmethod[[dict[str, Any]], None]:
+    """An event's upcast from version 1: before meetings could move, a meeting's id was
+    its council and date, so a v1 event gets the id of its council and `date_field`."""
+
+    def upcast(state: dict[str, Any]) -> None:
+        state[id_field] = meeting_id(state["council"], date.fromisoformat(state[date_field]))
+
+    return staticmethod(upcast)
 
 
 class Initiative(Aggregate):
@@ -111,41 +126,39 @@ class Initiative(Aggregate):
         meeting_date: str
         meeting_id: str
         class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            """Before meetings could move, a meeting's id was its council and date."""
-            state["meeting_id"] = f"{state['council']}-{state['meeting_date']}"
+        upcast_v1_v2 = _upcast_meeting_id("meeting_date", "meeting_id")
 
         def change(self, aggregate: Initiative) -> None:
             aggregate.state = State.DECISION.value
-            aggregate.agenda = {
-                "council": self.council,
-                "meeting_date": self.meeting_date,
-                "meeting_id": self.meeting_id,
-            }
+            aggregate.agenda = _agenda(self.council, self.meeting_date, self.meeting_id)
 
-    class Approved(Event):
+    class Decided(Event):
+        """A council's decision that takes the initiative off the agenda, into the
+        state `outcome` (not an event of its own: the base of those that are)."""
+
+        outcome: ClassVar[State]
+
+        def change(self, aggregate: Initiative) -> None:
+            aggregate.state = self.outcome.value
+            aggregate.agenda = None
+            aggregate.decisions += 1
+
+    class Approved(Decided):
         decision_text: str
         council: str
         meeting_date: str
         period: str
+        outcome = State.FOLLOW_UP
 
         def change(self, aggregate: Initiative) -> None:
-            aggregate.state = State.FOLLOW_UP.value
-            aggregate.agenda = None
+            super().change(aggregate)
             aggregate.approval_period = self.period
-            aggregate.decisions += 1
 
-    class Rejected(Event):
+    class Rejected(Decided):
         reason: str
         council: str
         meeting_date: str
-
-        def change(self, aggregate: Initiative) -> None:
-            aggregate.state = State.REJECTED.value
-            aggregate.agenda = None
-            aggregate.decisions += 1
+        outcome = State.REJECTED
 
     class Deferred(Event):
         reason: str
@@ -154,29 +167,17 @@ class Initiative(Aggregate):
         next_meeting_date: str
         next_meeting_id: str
         class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            """Before meetings could move, a meeting's id was its council and date."""
-            state["next_meeting_id"] = f"{state['council']}-{state['next_meeting_date']}"
+        upcast_v1_v2 = _upcast_meeting_id("next_meeting_date", "next_meeting_id")
 
         def change(self, aggregate: Initiative) -> None:
-            aggregate.agenda = {
-                "council": self.council,
-                "meeting_date": self.next_meeting_date,
-                "meeting_id": self.next_meeting_id,
-            }
+            aggregate.agenda = _agenda(self.council, self.next_meeting_date, self.next_meeting_id)
             aggregate.decisions += 1
 
-    class ReferredBack(Event):
+    class ReferredBack(Decided):
         reason: str
         council: str
         meeting_date: str
-
-        def change(self, aggregate: Initiative) -> None:
-            aggregate.state = State.COUNCIL_PREPARATION.value
-            aggregate.agenda = None
-            aggregate.decisions += 1
+        outcome = State.COUNCIL_PREPARATION
 
     class ProgressReported(Event):
         period: str
@@ -336,15 +337,7 @@ class Initiative(Aggregate):
 
     def reject(self, ctx: Context, cmd: Reject) -> None:
         """Record the council's rejection (avslag)."""
-        self._check(Action.REJECT)
-        meeting = self._meeting_on_agenda(ctx.calendar, "reject")
-        self._record(
-            self.Rejected,
-            ctx,
-            meeting,
-            reason=cmd.normalised().reason,
-            **self._agenda_fields(meeting),
-        )
+        self._decide_with_reason(ctx, cmd, self.Rejected)
 
     def defer(self, ctx: Context, cmd: Defer) -> None:
         """Table the decision (bordläggning) to a later meeting of the same council. This
@@ -370,15 +363,7 @@ class Initiative(Aggregate):
 
     def refer_back(self, ctx: Context, cmd: ReferBack) -> None:
         """Send it back for further preparation (återremiss)."""
-        self._check(Action.REFER_BACK)
-        meeting = self._meeting_on_agenda(ctx.calendar, "refer_back")
-        self._record(
-            self.ReferredBack,
-            ctx,
-            meeting,
-            reason=cmd.normalised().reason,
-            **self._agenda_fields(meeting),
-        )
+        self._decide_with_reason(ctx, cmd, self.ReferredBack)
 
     def report_progress(self, ctx: Context, cmd: ReportProgress) -> None:
         """Report progress for one reporting period."""
@@ -428,6 +413,20 @@ class Initiative(Aggregate):
             actor=ctx.actor.as_dict(),
             effective_date=effective_date.isoformat(),
             **fields,
+        )
+
+    def _decide_with_reason(
+        self, ctx: Context, cmd: Reject | ReferBack, event_class: type[Decided]
+    ) -> None:
+        """Record a council's decision that gives a reason, at the meeting on the agenda."""
+        self._check(Action(cmd.action))
+        meeting = self._meeting_on_agenda(ctx.calendar, cmd.action)
+        self._record(
+            event_class,
+            ctx,
+            meeting,
+            reason=cmd.normalised().reason,
+            **self._agenda_fields(meeting),
         )
 
     def _meeting_on_agenda(self, calendar: MeetingCalendar, action: str | None) -> date:

@@ -79,6 +79,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "count": ("Antal", "Count"),
     "agenda": ("Dagordning", "Agenda"),
     "decisions": ("Beslut", "Decisions"),
+    "no_decisions": ("Inga beslut registrerade.", "No decisions recorded."),
     "protocol": ("Protokoll", "Minutes"),
     "print": ("Skriv ut", "Print"),
     "date": ("Datum", "Date"),

@@ -56,6 +56,13 @@ def home(page: SignedIn) -> Response:
     )
 
 
+def _task(
+    href: str, title: str, detail: str, due: str | None = None, *, overdue: bool = False
+) -> dict[str, Any]:
+    """One line of a to-do list: where to act, on what, and when it is due."""
+    return {"href": href, "title": title, "detail": detail, "due": due, "overdue": overdue}
+
+
 def _board(views: Any) -> list[dict[str, Any]]:
     rows, _ = actions.board(views)
     return rows
@@ -69,13 +76,13 @@ def _coordinator(page: Page, views: Any, rows: Rows, today: date) -> Rows:
     ]
     seen = {(o["initiative_id"], o["period"]) for o in owed}
     reports = [
-        {
-            "href": f"/initiatives/{o['initiative_id']}#form-report_progress",
-            "title": o["title"],
-            "detail": f"{o['period']}",
-            "due": o["due_date"],
-            "overdue": o["status"] == "overdue",
-        }
+        _task(
+            f"/initiatives/{o['initiative_id']}#form-report_progress",
+            o["title"],
+            f"{o['period']}",
+            o["due_date"],
+            overdue=o["status"] == "overdue",
+        )
         for o in sorted(owed, key=lambda o: o["due_date"])
     ]
     for r in rows:
@@ -85,23 +92,22 @@ def _coordinator(page: Page, views: Any, rows: Rows, today: date) -> Rows:
             continue
         due = str(r["next_report_due"])[:10]
         reports.append(
-            {
-                "href": f"/initiatives/{r['id']}#form-report_progress",
-                "title": r["title"],
-                "detail": r["next_report_period"],
-                "due": due,
-                "overdue": due < today.isoformat(),
-            }
+            _task(
+                f"/initiatives/{r['id']}#form-report_progress",
+                r["title"],
+                r["next_report_period"],
+                due,
+                overdue=due < today.isoformat(),
+            )
         )
     reports.sort(key=lambda item: (str(item["due"]), item["title"]))
     returned = [
-        {
-            "href": f"/initiatives/{r['id']}",
-            "title": r["title"],
-            "detail": _proposal_detail(r, sv),
-            "due": None,
-            "overdue": r["last_event"] == "ReturnedForRevision",
-        }
+        _task(
+            f"/initiatives/{r['id']}",
+            r["title"],
+            _proposal_detail(r, sv),
+            overdue=r["last_event"] == "ReturnedForRevision",
+        )
         for r in rows
         if r["lead_actor"] == org and r["state"] == "proposal"
     ]
@@ -128,42 +134,24 @@ def _proposal_detail(row: dict[str, Any], sv: bool) -> str:
 def _preparer(page: Page, views: Any, rows: Rows, today: date) -> Rows:
     sv = page.lang == "sv"
     waiting = [r for r in rows if r["state"] == "council_preparation"]
-    prepare = [
-        {
-            "href": f"/initiatives/{r['id']}#form-record_preparation",
-            "title": r["title"],
-            "detail": page.actor_name(r["lead_actor"]),
-            "due": None,
-            "overdue": False,
-        }
-        for r in waiting
-        if not r["has_preparation"]
-    ]
-    schedule = [
-        {
-            "href": f"/initiatives/{r['id']}#form-schedule",
-            "title": r["title"],
-            "detail": page.actor_name(r["lead_actor"]),
-            "due": None,
-            "overdue": False,
-        }
-        for r in waiting
-        if r["has_preparation"]
-    ]
+
+    def to_do(row: dict[str, Any], form: str) -> dict[str, Any]:
+        lead = page.actor_name(row["lead_actor"])
+        return _task(f"/initiatives/{row['id']}#form-{form}", row["title"], lead)
+
+    prepare = [to_do(r, "record_preparation") for r in waiting if not r["has_preparation"]]
+    schedule = [to_do(r, "schedule") for r in waiting if r["has_preparation"]]
     agenda_needed = []
     for m in _upcoming(views, page, today):
         if m["council"] in {c.id for c in page.app.strategy.deciding_councils}:
             count = len(m["agenda"])
             agenda_needed.append(
-                {
-                    "href": f"/meetings/{m['id']}",
-                    "title": f"{page.council_name(m['council'])}",
-                    "detail": (
-                        f"{count} ärenden på dagordningen" if sv else f"{count} items on the agenda"
-                    ),
-                    "due": m["date"],
-                    "overdue": False,
-                }
+                _task(
+                    f"/meetings/{m['id']}",
+                    f"{page.council_name(m['council'])}",
+                    f"{count} ärenden på dagordningen" if sv else f"{count} items on the agenda",
+                    m["date"],
+                )
             )
     return [
         {"title": "Väntar på beredning" if sv else "Waiting for preparation", "items": prepare},
@@ -216,13 +204,13 @@ def _secretary(page: Page, views: Any, today: date) -> list[dict[str, Any]]:
     for m in [*held, *upcoming[:1]]:
         for a in undecided(m):
             items.append(
-                {
-                    "href": f"/meetings/{m['id']}",
-                    "title": a["title"],
-                    "detail": f"{page.council_name(m['council'])}",
-                    "due": m["date"],
-                    "overdue": m["date"] < today.isoformat(),
-                }
+                _task(
+                    f"/meetings/{m['id']}",
+                    a["title"],
+                    f"{page.council_name(m['council'])}",
+                    m["date"],
+                    overdue=m["date"] < today.isoformat(),
+                )
             )
     return [
         {
@@ -243,13 +231,12 @@ def _recent_decisions(page: Page, views: Any, today: date) -> list[dict[str, Any
     ]
     decided.sort(key=lambda md: str(md[1]["recorded_at"]), reverse=True)
     items = [
-        {
-            "href": f"/initiatives/{d['initiative_id']}",
-            "title": d["title"],
-            "detail": f"{page.outcome(d['outcome'])} – {page.council_name(m['council'])}",
-            "due": m["date"],
-            "overdue": False,
-        }
+        _task(
+            f"/initiatives/{d['initiative_id']}",
+            d["title"],
+            f"{page.outcome(d['outcome'])} – {page.council_name(m['council'])}",
+            m["date"],
+        )
         for m, d in decided[:15]
     ]
     return [

@@ -296,19 +296,9 @@ class People:
                     " VALUES (?, ?, ?)",
                     (person_id, organisation, language or "sv"),
                 )
+            person = self._get(tx, person_id)
         log.info("person_registered", person_id=person_id, by=registered_by)
-        return Person(
-            person_id,
-            clean_name,
-            clean_email,
-            clean_phone,
-            organisation,
-            now,
-            False,
-            None,
-            reminders=reminders,
-            language=(language or "sv") if reminders else "sv",
-        )
+        return person
 
     @staticmethod
     def _get(tx: Tx, person_id: str) -> Person:

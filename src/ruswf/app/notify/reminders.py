@@ -83,15 +83,7 @@ class Reminder(Aggregate):
         actor: dict[str, str]
         effective_date: str
 
-    class ReminderClaimed(Aggregate.Created):
-        kind: str
-        initiative_id: str
-        period: str
-        organisation: str
-        person_id: str
-        day: str
-        actor: dict[str, str]
-        effective_date: str
+    class ReminderClaimed(Aggregate.Created, Event):
         claimed_by: str
 
     class ReminderReclaimed(Event):

@@ -44,7 +44,7 @@ EVENT_TYPES = frozenset(
     for name, value in vars(Initiative).items()
     if isinstance(value, type)
     and issubclass(value, Initiative.Event | Initiative.Proposed)
-    and value is not Initiative.Event
+    and value not in (Initiative.Event, Initiative.Decided)
     and name != "Created"
 )
 """The event `type` names of an initiative's `/history`."""

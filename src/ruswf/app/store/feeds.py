@@ -28,6 +28,12 @@ FEED_ID = re.compile(r"^[0-9a-f]{16}$")
 SECRET = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 _DUMMY_HASH = hashlib.sha256(b"ruswf-no-such-feed").hexdigest()
 
+_SELECT = (
+    "SELECT id, user_id, role, organisation, council, feed_organisation, created_at, revoked_at"
+)
+"""The columns of a feed (`_feed`)."""
+
+
 _DDL = (
     "CREATE TABLE IF NOT EXISTS {ruswf_calendar_feeds} ("
     " id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, user_id TEXT NOT NULL,"
@@ -105,10 +111,7 @@ class FeedStore:
         if well_formed:
             with self.store.read() as tx:
                 row = tx.one(
-                    "SELECT id, secret_hash, user_id, role, organisation, council,"
-                    " feed_organisation, created_at, revoked_at"
-                    " FROM {ruswf_calendar_feeds} WHERE id = ?",
-                    (feed_id,),
+                    _SELECT + ", secret_hash FROM {ruswf_calendar_feeds} WHERE id = ?", (feed_id,)
                 )
         matches = hmac.compare_digest(row["secret_hash"] if row else _DUMMY_HASH, _hash(secret))
         if row is None or not matches or row["revoked_at"] is not None:
@@ -119,20 +122,15 @@ class FeedStore:
         if not FEED_ID.match(feed_id or ""):
             return None
         with self.store.read() as tx:
-            row = tx.one(
-                "SELECT id, user_id, role, organisation, council, feed_organisation,"
-                " created_at, revoked_at FROM {ruswf_calendar_feeds} WHERE id = ?",
-                (feed_id,),
-            )
+            row = tx.one(_SELECT + " FROM {ruswf_calendar_feeds} WHERE id = ?", (feed_id,))
         return _feed(row) if row else None
 
     def active(self) -> list[Feed]:
         """Every feed not revoked, oldest first."""
         with self.store.read() as tx:
             rows = tx.execute(
-                "SELECT id, user_id, role, organisation, council, feed_organisation,"
-                " created_at, revoked_at FROM {ruswf_calendar_feeds}"
-                " WHERE revoked_at IS NULL ORDER BY created_at, id"
+                _SELECT
+                + " FROM {ruswf_calendar_feeds} WHERE revoked_at IS NULL ORDER BY created_at, id"
             )
         return [_feed(row) for row in rows]
 

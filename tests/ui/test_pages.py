@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from ruswf.app.service import RusApp
-from ruswf.domain.commands import Close, Revise, Schedule
+from ruswf.domain.commands import Close, ReportProgress, Revise, Schedule
 from ruswf.domain.lifecycle import State
 from tests.api.conftest import FIRST_MEETING, actor
 from tests.ui.conftest import Browser
@@ -474,3 +474,26 @@ def test_user_text_is_escaped_everywhere_it_is_shown(
         html = browser.http.get(path).text
         assert "<script" not in html, path
         assert "&lt;script&gt;" in html, path
+
+
+OBLIGATION = re.compile(r'<tr><td>(\d{4}-T\d)</td><td>[^<]*</td><td><span class="tag tag--(\w+)">')
+
+
+def test_the_obligations_shown_follow_a_report_made_elsewhere(
+    signed_in: Callable[[str], Browser], ready_for: Callable[[str], str], app: RusApp
+) -> None:
+    initiative = ready_for("report_progress")  # approved: reports are owed
+    browser = signed_in("coordinator")
+    before = dict(OBLIGATION.findall(browser.http.get(f"/initiatives/{initiative}").text))
+    assert before["2026-T1"] != "submitted"
+    assert dict(OBLIGATION.findall(browser.http.get(f"/initiatives/{initiative}").text)) == before
+
+    # Reported through another application on the same store (another process).
+    report = ReportProgress(period="2026-T1", status="on_track", narrative="Enligt plan.")
+    app.execute(initiative, report, actor("coordinator"))
+
+    after = dict(OBLIGATION.findall(browser.http.get(f"/initiatives/{initiative}").text))
+    assert after["2026-T1"] == "submitted"
+    assert {p: s for p, s in after.items() if p != "2026-T1"} == {
+        p: s for p, s in before.items() if p != "2026-T1"
+    }

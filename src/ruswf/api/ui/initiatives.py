@@ -43,6 +43,7 @@ SORTS = ("title", "state", "goal_area", "lead_actor", "last_change", "next_repor
 PER_COLUMN = 50
 TABLE_PAGE = 200
 HISTORY_COLUMNS_KEPT = 512
+OBLIGATIONS_KEPT = 512
 WHY_KEYS = ("reason", "comment", "decision_text", "memo", "narrative", "final_report")
 Text = Annotated[str | None, Query(max_length=200)]
 
@@ -366,6 +367,30 @@ def _history_column(
     )
 
 
+_obligations_kept: LRUCache[tuple[str, int, date], list[dict[str, Any]]] = LRUCache(
+    maxsize=OBLIGATIONS_KEPT
+)
+_obligations_lock = threading.Lock()
+
+
+def _obligations(page: Page, view: InitiativeView) -> list[dict[str, Any]]:
+    """The initiative's reporting obligations as of today. They follow from its own
+    events and the day alone, so the ones read for its current version are kept for the
+    day: showing the initiative again needs neither a catch-up of the read models nor a
+    query. Only a read from caught-up views is kept (these reflect at least the version
+    loaded before the catch-up)."""
+    today = page.app.today()
+    key = (view.id, view.version, today)
+    with _obligations_lock:
+        found = _obligations_kept.get(key)
+    if found is None:
+        found = page.projections().obligations(initiative_id=view.id, today=today)
+        if not page.stale:
+            with _obligations_lock:
+                _obligations_kept[key] = found
+    return found
+
+
 def _obligation_rows(page: Page, obligations: list[dict[str, Any]]) -> list[ObligationRow]:
     return [
         ObligationRow(
@@ -530,7 +555,7 @@ def initiative_page(
         if may_history
         else page.fragment("_history.html", may_history=False)
     )
-    obligations = page.projections().obligations(initiative_id=view.id)
+    obligations = [] if past else _obligations(page, view)
     step, owner = _next_step(page, view, obligations)
     forms = [] if past else _action_forms(page, view, failed, values, error)
     errors = [f for form in forms for f in form.errors]

@@ -77,10 +77,11 @@ def board_columns(
     `PER_COLUMN` initiatives and how many it holds. One page of the projection holds
     them all in a small store; a large one is asked per state (it is not read whole)."""
     views = page.projections()
-    first, total = actions.board(
-        views, goal_area=goal_area, lead_actor=lead_actor, limit=actions.BOARD_PAGE
-    )
-    if total <= len(first):
+    _, total = actions.board(views, goal_area=goal_area, lead_actor=lead_actor, limit=1)
+    if total <= actions.BOARD_PAGE:  # asked first, so a large store sends no page it drops
+        first, _ = actions.board(
+            views, goal_area=goal_area, lead_actor=lead_actor, limit=actions.BOARD_PAGE
+        )
         return _columns(first)
     columns = []
     for state in STATE_ORDER:

@@ -235,19 +235,22 @@ def _page_for(request: Request, user: UiUser | None, *, required: bool) -> Page:
     )
 
 
-async def signed_in(request: Request) -> Page:
-    """A page for a signed-in user (else 303 to /login). Async: the session is read on
-    the event loop (`SessionStore.user_async`), the route's own work in a worker thread."""
+async def _page_async(request: Request, *, required: bool) -> Page:
+    """The page of a route: the session is read on the event loop
+    (`SessionStore.user_async`), the route's own work runs in a worker thread."""
     ui: UiState = request.app.state.ui
     user = await ui.sessions.user_async(request.cookies.get(COOKIE))
-    return _page_for(request, user, required=True)
+    return _page_for(request, user, required=required)
+
+
+async def signed_in(request: Request) -> Page:
+    """A page for a signed-in user (else 303 to /login)."""
+    return await _page_async(request, required=True)
 
 
 async def anyone(request: Request) -> Page:
     """A page anyone may read (signed in or not)."""
-    ui: UiState = request.app.state.ui
-    user = await ui.sessions.user_async(request.cookies.get(COOKIE))
-    return _page_for(request, user, required=False)
+    return await _page_async(request, required=False)
 
 
 SignedIn = Annotated[Page, Depends(signed_in)]

@@ -96,9 +96,17 @@ def _unsealed(session_id: str, row: dict[str, Any] | None) -> str | None:
         return None
 
 
-def _user(session_id: str, holder: TokenInfo) -> UiUser:
+def _checked(session_id: str, row: dict[str, Any] | None) -> tuple[UiUser | None, bool]:
+    """The user of a session row read with `_SELECT_SESSION`, and whether the session is
+    to end (its token opened but is revoked or no longer its token's)."""
+    token = _unsealed(session_id, row)
+    if token is None:
+        return None, False
+    holder = holder_of(row, token)
+    if holder is None:
+        return None, True
     actor = ActorRef(holder.user, holder.organisation, holder.role)
-    return UiUser(actor=actor, csrf_token=csrf_for(session_id), token_id=holder.id)
+    return UiUser(actor=actor, csrf_token=csrf_for(session_id), token_id=holder.id), False
 
 
 class SessionStore:
@@ -156,14 +164,10 @@ class SessionStore:
             return None
         with self.sql.read() as tx:
             row = tx.one(_SELECT_SESSION, (_digest(session_id),))
-        token = _unsealed(session_id, row)
-        if token is None:
-            return None
-        holder = holder_of(row, token)
-        if holder is None:
+        user, ended = _checked(session_id, row)
+        if ended:
             self.end(session_id)
-            return None
-        return _user(session_id, holder)
+        return user
 
     async def user_async(self, session_id: str | None) -> UiUser | None:
         """`user` for the event loop: the read on the token store's asyncio pool, so a
@@ -171,14 +175,10 @@ class SessionStore:
         if not _plausible(session_id):
             return None
         row = await self.tokens.read_one_async(_SELECT_SESSION, (_digest(session_id),))
-        token = _unsealed(session_id, row)
-        if token is None:
-            return None
-        holder = holder_of(row, token)
-        if holder is None:
+        user, ended = _checked(session_id, row)
+        if ended:
             await anyio.to_thread.run_sync(self.end, session_id)
-            return None
-        return _user(session_id, holder)
+        return user
 
     def end(self, session_id: str | None) -> None:
         if session_id:

@@ -14,16 +14,20 @@ command gives commands per second per core.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
+import httpx
 import psycopg
 from psycopg import sql
 
@@ -36,6 +40,8 @@ SHAPES: dict[str, tuple[tuple[str, ...], int]] = {
     "workers_2_no_projections+worker": (("--workers", "2", "--no-projections"), 1),
 }
 """Shape name → (`ruswf serve` options, `ruswf projections run` workers beside it)."""
+FLOOR = "floor_fastapi_psycopg_workers_2"
+"""`bench/floor_app.py`: the fixed stack's least cost for a command, no ruswf code."""
 ROUNDS = 3
 CLIENTS = 8
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -64,16 +70,19 @@ def tree_cpu_seconds(roots: Sequence[int]) -> float:
     return sum(times.get(pid, 0.0) for pid in wanted)
 
 
-@contextmanager
-def raw_postgres_threads(url: str, threads: int = CLIENTS) -> Iterator[Callable[[int], float]]:
-    """Raw psycopg with `threads` threads, each on its own connection and aggregates: per
-    command, in one transaction, SELECT the aggregate's new rows and INSERT one."""
+def _scratch(url: str) -> tuple[str, str]:
+    """The scratch store's connection string and schema."""
     from bench.run import settings_for
 
     settings = settings_for(url)
-    schema = settings.postgres_params()["schema"] or "public"
-    table = sql.Identifier(schema, "raw_events_threads")
-    conninfo = settings.postgres_conninfo()
+    return settings.postgres_conninfo(), settings.postgres_params()["schema"] or "public"
+
+
+def events_table(url: str, name: str) -> tuple[str, sql.Identifier]:
+    """A table shaped like the event store's, in the scratch store's schema: the
+    connection string and the table's name."""
+    conninfo, schema = _scratch(url)
+    table = sql.Identifier(schema, name)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(
             sql.SQL(
@@ -82,6 +91,14 @@ def raw_postgres_threads(url: str, threads: int = CLIENTS) -> Iterator[Callable[
                 " PRIMARY KEY (originator_id, originator_version))"
             ).format(table)
         )
+    return conninfo, table
+
+
+@contextmanager
+def raw_postgres_threads(url: str, threads: int = CLIENTS) -> Iterator[Callable[[int], float]]:
+    """Raw psycopg with `threads` threads, each on its own connection and aggregates: per
+    command, in one transaction, SELECT the aggregate's new rows and INSERT one."""
+    conninfo, table = events_table(url, "raw_events_threads")
     select = sql.SQL(
         "SELECT originator_version, state FROM {}"
         " WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version"
@@ -146,6 +163,46 @@ def shape(url: str, options: Sequence[str], workers: int) -> Iterator[tuple[str,
         yield base, [server.pid, *(p.pid for p in processes)]
 
 
+@contextmanager
+def floor(url: str, workers: int = 2) -> Iterator[tuple[str, list[int]]]:
+    """`bench/floor_app.py` under uvicorn with `workers` processes on `url`'s schema: the
+    base URL and the pid to count CPU of (uvicorn's supervisor and its workers)."""
+    from tests.servers import free_port
+
+    conninfo, schema = _scratch(url)
+    events_table(url, "floor_events")
+    port = free_port()
+    env = {
+        **os.environ,
+        "BENCH_FLOOR_CONNINFO": conninfo,
+        "BENCH_FLOOR_TABLE": f"{schema}.floor_events",
+    }
+    command = [sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    process = subprocess.Popen(
+        command, env=env, cwd=Path(__file__).parent.parent, stdout=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(f"{base}/api/v1/initiatives/ready/actions/revise"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                msg = f"the floor app did not start (exit code {process.returncode})"
+                raise RuntimeError(msg)
+            time.sleep(0.2)
+        yield base, [process.pid]
+    finally:
+        _stop(process)
+
+
+def _answers(url: str) -> bool:
+    try:
+        answer = httpx.post(url, json={}, headers={"Authorization": "Bearer ready"}, timeout=2)
+    except httpx.TransportError:
+        return False
+    return answer.status_code == 200
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -171,8 +228,19 @@ def bench_http_shapes(report: Report, size: object) -> None:
         _, token = tokens.create("bench-coordinator", "coordinator", "sundsvall")
         tokens.close()
         app.close()
-        for name, (options, workers) in SHAPES.items():
-            with shape(url, options, workers) as (base, pids):
+        deployments: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
+            (
+                name,
+                functools.partial(shape, url, options, workers),
+                {"serve": " ".join(["ruswf serve", *options]), "projection_workers": workers},
+            )
+            for name, (options, workers) in SHAPES.items()
+        ]
+        deployments.append(
+            (FLOOR, functools.partial(floor, url), {"serve": "bench/floor_app.py, no ruswf"})
+        )
+        for name, deployment, described in deployments:
+            with deployment() as (base, pids):
                 asyncio.run(_http_load(base, token, initiatives, 40, 4))
                 time.sleep(1.0)  # the followers catch up with the warm-up first
                 http: list[float] = []
@@ -201,8 +269,7 @@ def bench_http_shapes(report: Report, size: object) -> None:
                     0.5,
                     unit=f"commands/s over HTTP ({CLIENTS} in flight) vs in-process",
                     notes={
-                        "serve": " ".join(["ruswf serve", *options]),
-                        "projection_workers": workers,
+                        **described,
                         "raw_psycopg_8_threads": round(raw_rate, 1),
                         "ratio_vs_raw_8_threads": round(over_http / raw_rate, 3),
                         "target_vs_raw_8_threads": ">=0.25",

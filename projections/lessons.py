@@ -3,22 +3,45 @@ initiative, goal area, principles and period — searchable, for the next cycle'
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from projections.base import InitiativeEvent, ReadModel, day, equal_to
-from projections.store import Json, Session
+from projections.base import InitiativeEvent, InitiativeTable, ReadModel, day, equal_to
+from projections.store import Json, Session, Table
 from ruswf.domain.initiative import Initiative
 
 SOURCES = ("progress_report", "final_report")
-COLUMNS = (
-    "position, seq, initiative_id, title, goal_area, lead_actor, principles, period, source,"
-    " lesson, recorded_at, effective_date"
+LESSON_INITIATIVES = InitiativeTable(
+    "proj_lesson_initiatives",
+    {
+        "principles": "jsonb NOT NULL",
+    },
 )
 
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_lessons_goal_area ON {proj_lessons} (goal_area, position)",
-    "CREATE INDEX IF NOT EXISTS proj_lessons_initiative ON {proj_lessons} (initiative_id)",
+LESSONS = Table(
+    "proj_lessons",
+    {
+        "position": "bigint NOT NULL",
+        "seq": "integer NOT NULL",
+        "initiative_id": "text NOT NULL",
+        "title": "text NOT NULL",
+        "goal_area": "text NOT NULL",
+        "lead_actor": "text NOT NULL",
+        "principles": "jsonb NOT NULL",
+        "period": "text NOT NULL",
+        "source": "text NOT NULL",
+        "lesson": "text NOT NULL",
+        "recorded_at": "timestamptz NOT NULL",
+        "effective_date": "date NOT NULL",
+        "search_text": "text NOT NULL",
+    },
+    primary_key=("position", "seq"),
+    indexes={
+        "proj_lessons_goal_area": "goal_area, position",
+        "proj_lessons_initiative": "initiative_id",
+    },
 )
+COLUMNS = ", ".join(column for column in LESSONS.columns if column != "search_text")
+"""Every column but the search text, which only the search reads."""
 
 
 def search_text(*parts: str) -> str:
@@ -31,73 +54,17 @@ class Lessons(ReadModel):
 
     name = "lessons"
     version = 1
-    tables: ClassVar[tuple[str, ...]] = ("proj_lesson_initiatives", "proj_lessons")
-    json_columns = frozenset({"principles"})
-    sqlite_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_lesson_initiatives} ("
-        " initiative_id TEXT PRIMARY KEY,"
-        " title TEXT NOT NULL,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " principles TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS {proj_lessons} ("
-        " position INTEGER NOT NULL,"
-        " seq INTEGER NOT NULL,"
-        " initiative_id TEXT NOT NULL,"
-        " title TEXT NOT NULL,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " principles TEXT NOT NULL,"
-        " period TEXT NOT NULL,"
-        " source TEXT NOT NULL,"
-        " lesson TEXT NOT NULL,"
-        " recorded_at TEXT NOT NULL,"
-        " effective_date TEXT NOT NULL,"
-        " search_text TEXT NOT NULL,"
-        " PRIMARY KEY (position, seq))",
-        *_INDEXES,
-    )
-    postgres_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_lesson_initiatives} ("
-        " initiative_id text PRIMARY KEY,"
-        " title text NOT NULL,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " principles jsonb NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS {proj_lessons} ("
-        " position bigint NOT NULL,"
-        " seq integer NOT NULL,"
-        " initiative_id text NOT NULL,"
-        " title text NOT NULL,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " principles jsonb NOT NULL,"
-        " period text NOT NULL,"
-        " source text NOT NULL,"
-        " lesson text NOT NULL,"
-        " recorded_at timestamptz NOT NULL,"
-        " effective_date date NOT NULL,"
-        " search_text text NOT NULL,"
-        " PRIMARY KEY (position, seq))",
-        *_INDEXES,
+    tables = (
+        LESSON_INITIATIVES,
+        LESSONS,
     )
 
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
         iid = str(event.originator_id)
         match event:
             case Initiative.Proposed():
-                session.execute(
-                    "INSERT INTO {proj_lesson_initiatives} (initiative_id, title, goal_area,"
-                    " lead_actor, principles) VALUES (:id, :title, :goal_area, :lead_actor,"
-                    " :principles)",
-                    {
-                        "id": iid,
-                        "title": event.content["title"],
-                        "goal_area": event.content["goal_area"],
-                        "lead_actor": event.content["lead_actor"],
-                        "principles": Json(event.content["principles"]),
-                    },
-                )
+                principles = Json(event.content["principles"])
+                LESSON_INITIATIVES.insert_proposed(session, event, principles=principles)
             case Initiative.Revised():
                 self._revise(session, iid, event.changes)
             case Initiative.ProgressReported():

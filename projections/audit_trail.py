@@ -6,7 +6,7 @@ initiative they were about (docs/integrations.md)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
@@ -15,6 +15,7 @@ from projections.base import (
     CALENDAR_EVENT_TYPES,
     CalendarEvent,
     InitiativeEvent,
+    Page,
     ReadModel,
     equal_to,
 )
@@ -47,6 +48,20 @@ AUDIT_TRAIL = Table(
     },
 )
 COLUMNS = ", ".join(AUDIT_TRAIL.columns)
+
+
+class AuditFilters(TypedDict, total=False):
+    """What the audit trail is filtered by (a filter left out or None: any)."""
+
+    initiative_id: str | None
+    user: str | None
+    organisation: str | None
+    type: str | None
+    """The event's type (`Approved`)."""
+    since: datetime | date | str | None
+    """Recorded at or after (a date: from the start of the day)."""
+    until: datetime | date | str | None
+    """Recorded before (a date: before the end of the day)."""
 
 
 class AuditTrail(ReadModel):
@@ -94,26 +109,16 @@ class AuditTrail(ReadModel):
 
     # -- queries ------------------------------------------------------------------------
 
-    def events(
-        self,
-        *,
-        initiative_id: str | None = None,
-        user: str | None = None,
-        organisation: str | None = None,
-        type: str | None = None,
-        since: datetime | date | str | None = None,
-        until: datetime | date | str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
-        """Events matching every given filter, in log order; `since` is inclusive,
-        `until` exclusive (a date means the whole day)."""
+    def events(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[AuditFilters]) -> Page:
+        """Events matching every given filter, in log order."""
+        initiative_id = filters.get("initiative_id")
         conditions, params = equal_to(
             initiative_id=None if initiative_id is None else _uuid(initiative_id),
-            actor_user=user,
-            actor_organisation=organisation,
-            event_type=type,
+            actor_user=filters.get("user"),
+            actor_organisation=filters.get("organisation"),
+            event_type=filters.get("type"),
         )
+        since, until = filters.get("since"), filters.get("until")
         if since is not None:
             conditions.append("recorded_at >= :since")
             params["since"] = _moment(since, "since", end_of_day=False)
@@ -121,12 +126,7 @@ class AuditTrail(ReadModel):
             conditions.append("recorded_at < :until")
             params["until"] = _moment(until, "until", end_of_day=True)
         rows, total = self.page(
-            "proj_audit_trail",
-            COLUMNS,
-            (conditions, params),
-            order_by="position",
-            limit=limit,
-            offset=offset,
+            AUDIT_TRAIL, (conditions, params), order_by="position", limit=limit, offset=offset
         )
         return [_event(row) for row in rows], total
 

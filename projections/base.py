@@ -32,6 +32,8 @@ OBLIGATION_STATUSES = ("due", "submitted", "overdue")
 PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
 Where = tuple[list[str], dict[str, Any]]
 """The conditions of a query (joined by AND) and their parameters."""
+Page = tuple[list[Row], int]
+"""One page of a query's rows and how many rows match it."""
 
 
 class ReadModel(Projection[View], ABC):
@@ -92,22 +94,25 @@ class ReadModel(Projection[View], ABC):
 
     def page(
         self,
-        table: str,
-        columns: str,
+        table: Table,
         where: Where,
         *,
         order_by: str,
         limit: int,
         offset: int,
-    ) -> tuple[list[Row], int]:
+        columns: Sequence[str] | None = None,
+    ) -> Page:
         """One page of `table`'s rows that meet every condition of `where`, in `order_by`
-        order, and how many rows meet them."""
+        order, and how many rows meet them; with `columns` (default: all of them)."""
         conditions, params = where
         clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        selected = ", ".join(table.columns if columns is None else columns)
         with self.view.read() as session:
-            total = int(session.scalar(f"SELECT COUNT(*) AS n FROM {{{table}}}{clause}", params))
+            total = int(
+                session.scalar(f"SELECT COUNT(*) AS n FROM {{{table.name}}}{clause}", params)
+            )
             rows = session.fetchall(
-                f"SELECT {columns} FROM {{{table}}}{clause}"
+                f"SELECT {selected} FROM {{{table.name}}}{clause}"
                 f" ORDER BY {order_by} LIMIT :limit OFFSET :offset",
                 {**params, "limit": limit, "offset": offset},
             )

@@ -4,9 +4,17 @@ caller's `allowed_actions`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from projections.base import CONTENT_COLUMNS, InitiativeEvent, ReadModel, day, equal_to, next_period
+from projections.base import (
+    CONTENT_COLUMNS,
+    InitiativeEvent,
+    Page,
+    ReadModel,
+    day,
+    equal_to,
+    next_period,
+)
 from projections.store import Json, Session, Table
 from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.errors import ValidationError
@@ -44,6 +52,14 @@ BOARD = Table(
     },
 )
 COLUMNS = ", ".join(BOARD.columns)
+
+
+class BoardFilters(TypedDict, total=False):
+    """What the board is filtered by (a filter left out or None: any)."""
+
+    state: str | None
+    goal_area: str | None
+    lead_actor: str | None
 
 
 class Board(ReadModel):
@@ -164,23 +180,15 @@ class Board(ReadModel):
 
     # -- queries ------------------------------------------------------------------------
 
-    def rows(
-        self,
-        *,
-        state: str | None = None,
-        goal_area: str | None = None,
-        lead_actor: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+    def rows(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[BoardFilters]) -> Page:
         """Initiatives matching every given filter, most recently changed first."""
+        state = filters.get("state")
         if state is not None and state not in {s.value for s in State}:
             known = ", ".join(s.value for s in State)
             raise ValidationError("state", f"unknown state {state!r} (known: {known})")
         rows, total = self.page(
-            "proj_board",
-            COLUMNS,
-            equal_to(state=state, goal_area=goal_area, lead_actor=lead_actor),
+            BOARD,
+            equal_to(**filters),
             order_by="last_change DESC, initiative_id",
             limit=limit,
             offset=offset,

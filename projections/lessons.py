@@ -3,9 +3,9 @@ initiative, goal area, principles and period — searchable, for the next cycle'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from projections.base import InitiativeEvent, InitiativeTable, ReadModel, day, equal_to
+from projections.base import InitiativeEvent, InitiativeTable, Page, ReadModel, day, equal_to
 from projections.store import Json, Session, Table
 from ruswf.domain.initiative import Initiative
 
@@ -40,8 +40,16 @@ LESSONS = Table(
         "proj_lessons_initiative": "initiative_id",
     },
 )
-COLUMNS = ", ".join(column for column in LESSONS.columns if column != "search_text")
+SHOWN = tuple(column for column in LESSONS.columns if column != "search_text")
 """Every column but the search text, which only the search reads."""
+
+
+class LessonFilters(TypedDict, total=False):
+    """What lessons are searched by (a filter left out or None: any)."""
+
+    q: str | None
+    """Words that must each occur in the lesson or its initiative's title."""
+    goal_area: str | None
 
 
 def search_text(*parts: str) -> str:
@@ -131,14 +139,12 @@ class Lessons(ReadModel):
         )
         assert initiative is not None, f"lesson for unknown initiative {iid}"
         for seq, lesson in enumerate(event.lessons):
-            session.execute(
-                "INSERT INTO {proj_lessons} (" + COLUMNS + ", search_text) VALUES (:position,"
-                " :seq, :id, :title, :goal_area, :lead_actor, :principles, :period, :source,"
-                " :lesson, :at, :effective, :text)",
+            LESSONS.insert(
+                session,
                 {
                     "position": position,
                     "seq": seq,
-                    "id": iid,
+                    "initiative_id": iid,
                     "title": initiative["title"],
                     "goal_area": initiative["goal_area"],
                     "lead_actor": initiative["lead_actor"],
@@ -146,35 +152,28 @@ class Lessons(ReadModel):
                     "period": period,
                     "source": source,
                     "lesson": lesson,
-                    "at": event.timestamp,
-                    "effective": day(event.effective_date),
-                    "text": search_text(lesson, initiative["title"]),
+                    "recorded_at": event.timestamp,
+                    "effective_date": day(event.effective_date),
+                    "search_text": search_text(lesson, initiative["title"]),
                 },
             )
 
     # -- queries ------------------------------------------------------------------------
 
-    def search(
-        self,
-        *,
-        q: str | None = None,
-        goal_area: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+    def search(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[LessonFilters]) -> Page:
         """Lessons whose text or initiative title contains every word of `q` (any case),
         newest first."""
-        conditions, params = equal_to(goal_area=goal_area)
-        for index, word in enumerate((q or "").split()):
+        conditions, params = equal_to(goal_area=filters.get("goal_area"))
+        for index, word in enumerate((filters.get("q") or "").split()):
             conditions.append(f"search_text LIKE :w{index} ESCAPE '!'")
             params[f"w{index}"] = "%" + _escape(word.casefold()) + "%"
         rows, total = self.page(
-            "proj_lessons",
-            COLUMNS,
+            LESSONS,
             (conditions, params),
             order_by="position DESC, seq",
             limit=limit,
             offset=offset,
+            columns=SHOWN,
         )
         return [{"id": f"{r['position']}-{r['seq']}", **r} for r in rows], total
 

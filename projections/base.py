@@ -1,9 +1,10 @@
-"""What every projection shares: the `ReadModel` base class and the reporting calendar.
+"""What every projection shares: the `ReadModel` base class, the tables that copy an
+initiative's content (`InitiativeTable`) and the reporting calendar.
 
 A read model is an eventsourcing `Projection` over a `View` (one implementation per
-store). It declares its tables once for both stores (`Table`) and applies one initiative event at a
-time inside the view's transaction; other events in the log (idempotency records) only
-advance its position.
+store). It declares its tables once for both stores (`Table`) and applies one initiative
+event at a time inside the view's transaction; other events in the log (idempotency
+records) only advance its position.
 """
 
 from __future__ import annotations

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from projections.base import (
     PROGRESS_STATUSES,
     InitiativeEvent,
+    InitiativeTable,
     ReadModel,
-    copy_revision,
     day,
     obligation_status,
 )
-from projections.store import Row, Session
+from projections.store import Row, Session, Table
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import ReportingPeriod
 
@@ -47,14 +47,50 @@ ROW_KEYS = (
 )
 EXTRA_KEYS = (*PROGRESS_STATUSES, "median_lead_time_days")
 
+CYCLE_INITIATIVES = InitiativeTable(
+    "proj_cycle_initiatives",
+    {
+        "proposed_on": "date NOT NULL",
+        "approval_period": "text",
+        "approval_period_start": "date",
+        "closing_period_start": "date",
+    },
+    content=("goal_area", "lead_actor"),  # the report counts by their current values
+)
+
 # The report reads a year's facts and reports by `period_start`; these indexes also hold
 # every column it reads, so PostgreSQL answers from the index alone (an index-only scan)
 # instead of visiting rows spread over the whole table (version 2).
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_cycle_facts_by_period ON {proj_cycle_facts}"
-    " (period_start, initiative_id, period, kind, lead_time_days)",
-    "CREATE INDEX IF NOT EXISTS proj_cycle_reports_by_period ON {proj_cycle_reports}"
-    " (period_start, initiative_id, period, status)",
+CYCLE_FACTS = Table(
+    "proj_cycle_facts",
+    {
+        "position": "bigint PRIMARY KEY",
+        "initiative_id": "text NOT NULL",
+        "kind": "text NOT NULL",
+        "business_date": "date NOT NULL",
+        "period": "text NOT NULL",
+        "period_start": "date NOT NULL",
+        "lead_time_days": "integer",
+    },
+    indexes={
+        "proj_cycle_facts_by_period": "period_start, initiative_id, period, kind, lead_time_days",
+    },
+)
+
+CYCLE_REPORTS = Table(
+    "proj_cycle_reports",
+    {
+        "initiative_id": "text NOT NULL",
+        "period": "text NOT NULL",
+        "period_start": "date NOT NULL",
+        "status": "text NOT NULL",
+        "reports": "integer NOT NULL",
+        "first_recorded_at": "timestamptz NOT NULL",
+    },
+    primary_key=("initiative_id", "period"),
+    indexes={
+        "proj_cycle_reports_by_period": "period_start, initiative_id, period, status",
+    },
 )
 
 
@@ -63,64 +99,10 @@ class AnnualCycle(ReadModel):
 
     name = "annual_cycle"
     version = 2
-    tables: ClassVar[tuple[str, ...]] = (
-        "proj_cycle_initiatives",
-        "proj_cycle_facts",
-        "proj_cycle_reports",
-    )
-    sqlite_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_cycle_initiatives} ("
-        " initiative_id TEXT PRIMARY KEY,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " proposed_on TEXT NOT NULL,"
-        " approval_period TEXT,"
-        " approval_period_start TEXT,"
-        " closing_period_start TEXT)",
-        "CREATE TABLE IF NOT EXISTS {proj_cycle_facts} ("
-        " position INTEGER PRIMARY KEY,"
-        " initiative_id TEXT NOT NULL,"
-        " kind TEXT NOT NULL,"
-        " business_date TEXT NOT NULL,"
-        " period TEXT NOT NULL,"
-        " period_start TEXT NOT NULL,"
-        " lead_time_days INTEGER)",
-        "CREATE TABLE IF NOT EXISTS {proj_cycle_reports} ("
-        " initiative_id TEXT NOT NULL,"
-        " period TEXT NOT NULL,"
-        " period_start TEXT NOT NULL,"
-        " status TEXT NOT NULL,"
-        " reports INTEGER NOT NULL,"
-        " first_recorded_at TEXT NOT NULL,"
-        " PRIMARY KEY (initiative_id, period))",
-        *_INDEXES,
-    )
-    postgres_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_cycle_initiatives} ("
-        " initiative_id text PRIMARY KEY,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " proposed_on date NOT NULL,"
-        " approval_period text,"
-        " approval_period_start date,"
-        " closing_period_start date)",
-        "CREATE TABLE IF NOT EXISTS {proj_cycle_facts} ("
-        " position bigint PRIMARY KEY,"
-        " initiative_id text NOT NULL,"
-        " kind text NOT NULL,"
-        " business_date date NOT NULL,"
-        " period text NOT NULL,"
-        " period_start date NOT NULL,"
-        " lead_time_days integer)",
-        "CREATE TABLE IF NOT EXISTS {proj_cycle_reports} ("
-        " initiative_id text NOT NULL,"
-        " period text NOT NULL,"
-        " period_start date NOT NULL,"
-        " status text NOT NULL,"
-        " reports integer NOT NULL,"
-        " first_recorded_at timestamptz NOT NULL,"
-        " PRIMARY KEY (initiative_id, period))",
-        *_INDEXES,
+    tables = (
+        CYCLE_INITIATIVES,
+        CYCLE_FACTS,
+        CYCLE_REPORTS,
     )
 
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
@@ -128,26 +110,10 @@ class AnnualCycle(ReadModel):
         match event:
             case Initiative.Proposed():
                 proposed_on = day(event.effective_date)
-                session.execute(
-                    "INSERT INTO {proj_cycle_initiatives} (initiative_id, goal_area, lead_actor,"
-                    " proposed_on, approval_period, approval_period_start, closing_period_start)"
-                    " VALUES (:id, :goal_area, :lead_actor, :proposed_on, NULL, NULL, NULL)",
-                    {
-                        "id": iid,
-                        "goal_area": event.content["goal_area"],
-                        "lead_actor": event.content["lead_actor"],
-                        "proposed_on": proposed_on,
-                    },
-                )
+                CYCLE_INITIATIVES.insert_proposed(session, event, proposed_on=proposed_on)
                 self._fact(session, iid, position, "proposed", proposed_on)
             case Initiative.Revised():
-                copy_revision(
-                    session,
-                    "proj_cycle_initiatives",
-                    iid,
-                    event.changes,
-                    ("goal_area", "lead_actor"),
-                )
+                CYCLE_INITIATIVES.revise(session, iid, event.changes)
             case Initiative.Approved():
                 meeting = day(event.meeting_date)
                 self._fact(

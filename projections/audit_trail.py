@@ -6,7 +6,7 @@ initiative they were about (docs/integrations.md)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
@@ -15,28 +15,53 @@ from projections.base import (
     CALENDAR_EVENT_TYPES,
     CalendarEvent,
     InitiativeEvent,
+    Page,
     ReadModel,
     equal_to,
 )
-from projections.store import Json, Session
+from projections.store import Json, Session, Table
 from ruswf.app.notify.reminders import REMINDER_EVENTS
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import event_data
 
-COLUMNS = (
-    "position, initiative_id, version, event_type, recorded_at, effective_date,"
-    " actor_user, actor_organisation, actor_role, reason, payload"
+AUDIT_TRAIL = Table(
+    "proj_audit_trail",
+    {
+        "position": "bigint PRIMARY KEY",
+        "initiative_id": "text NOT NULL",
+        "version": "integer NOT NULL",
+        "event_type": "text NOT NULL",
+        "recorded_at": "timestamptz NOT NULL",
+        "effective_date": "date NOT NULL",
+        "actor_user": "text NOT NULL",
+        "actor_organisation": "text NOT NULL",
+        "actor_role": "text NOT NULL",
+        "reason": "text",
+        "payload": "jsonb NOT NULL",
+    },
+    indexes={
+        "proj_audit_trail_initiative": "initiative_id, version",
+        "proj_audit_trail_user": "actor_user, position",
+        "proj_audit_trail_organisation": "actor_organisation, position",
+        "proj_audit_trail_type": "event_type, position",
+        "proj_audit_trail_recorded": "recorded_at",
+    },
 )
+COLUMNS = ", ".join(AUDIT_TRAIL.columns)
 
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_audit_trail_initiative"
-    " ON {proj_audit_trail} (initiative_id, version)",
-    "CREATE INDEX IF NOT EXISTS proj_audit_trail_user ON {proj_audit_trail} (actor_user, position)",
-    "CREATE INDEX IF NOT EXISTS proj_audit_trail_organisation"
-    " ON {proj_audit_trail} (actor_organisation, position)",
-    "CREATE INDEX IF NOT EXISTS proj_audit_trail_type ON {proj_audit_trail} (event_type, position)",
-    "CREATE INDEX IF NOT EXISTS proj_audit_trail_recorded ON {proj_audit_trail} (recorded_at)",
-)
+
+class AuditFilters(TypedDict, total=False):
+    """What the audit trail is filtered by (a filter left out or None: any)."""
+
+    initiative_id: str | None
+    user: str | None
+    organisation: str | None
+    type: str | None
+    """The event's type (`Approved`)."""
+    since: datetime | date | str | None
+    """Recorded at or after (a date: from the start of the day)."""
+    until: datetime | date | str | None
+    """Recorded before (a date: before the end of the day)."""
 
 
 class AuditTrail(ReadModel):
@@ -47,38 +72,7 @@ class AuditTrail(ReadModel):
     name = "audit_trail"
     version = 1
     event_types = (*ReadModel.event_types, *CALENDAR_EVENT_TYPES)
-    tables: ClassVar[tuple[str, ...]] = ("proj_audit_trail",)
-    json_columns = frozenset({"payload"})
-    sqlite_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_audit_trail} ("
-        " position INTEGER PRIMARY KEY,"
-        " initiative_id TEXT NOT NULL,"
-        " version INTEGER NOT NULL,"
-        " event_type TEXT NOT NULL,"
-        " recorded_at TEXT NOT NULL,"
-        " effective_date TEXT NOT NULL,"
-        " actor_user TEXT NOT NULL,"
-        " actor_organisation TEXT NOT NULL,"
-        " actor_role TEXT NOT NULL,"
-        " reason TEXT,"
-        " payload TEXT NOT NULL)",
-        *_INDEXES,
-    )
-    postgres_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_audit_trail} ("
-        " position bigint PRIMARY KEY,"
-        " initiative_id text NOT NULL,"
-        " version integer NOT NULL,"
-        " event_type text NOT NULL,"
-        " recorded_at timestamptz NOT NULL,"
-        " effective_date date NOT NULL,"
-        " actor_user text NOT NULL,"
-        " actor_organisation text NOT NULL,"
-        " actor_role text NOT NULL,"
-        " reason text,"
-        " payload jsonb NOT NULL)",
-        *_INDEXES,
-    )
+    tables = (AUDIT_TRAIL,)
 
     def _apply_one(self, session: Session, event: Any, tracking: Tracking) -> None:
         if isinstance(event, REMINDER_EVENTS):
@@ -115,26 +109,16 @@ class AuditTrail(ReadModel):
 
     # -- queries ------------------------------------------------------------------------
 
-    def events(
-        self,
-        *,
-        initiative_id: str | None = None,
-        user: str | None = None,
-        organisation: str | None = None,
-        type: str | None = None,
-        since: datetime | date | str | None = None,
-        until: datetime | date | str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
-        """Events matching every given filter, in log order; `since` is inclusive,
-        `until` exclusive (a date means the whole day)."""
+    def events(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[AuditFilters]) -> Page:
+        """Events matching every given filter, in log order."""
+        initiative_id = filters.get("initiative_id")
         conditions, params = equal_to(
             initiative_id=None if initiative_id is None else _uuid(initiative_id),
-            actor_user=user,
-            actor_organisation=organisation,
-            event_type=type,
+            actor_user=filters.get("user"),
+            actor_organisation=filters.get("organisation"),
+            event_type=filters.get("type"),
         )
+        since, until = filters.get("since"), filters.get("until")
         if since is not None:
             conditions.append("recorded_at >= :since")
             params["since"] = _moment(since, "since", end_of_day=False)
@@ -142,12 +126,7 @@ class AuditTrail(ReadModel):
             conditions.append("recorded_at < :until")
             params["until"] = _moment(until, "until", end_of_day=True)
         rows, total = self.page(
-            "proj_audit_trail",
-            COLUMNS,
-            (conditions, params),
-            order_by="position",
-            limit=limit,
-            offset=offset,
+            AUDIT_TRAIL, (conditions, params), order_by="position", limit=limit, offset=offset
         )
         return [_event(row) for row in rows], total
 

@@ -1,22 +1,24 @@
-"""What every projection shares: the `ReadModel` base class and the reporting calendar.
+"""What every projection shares: the `ReadModel` base class, the tables that copy an
+initiative's content (`InitiativeTable`) and the reporting calendar.
 
 A read model is an eventsourcing `Projection` over a `View` (one implementation per
-store). It declares its tables for both stores and applies one initiative event at a
-time inside the view's transaction; other events in the log (idempotency records) only
-advance its position.
+store). It declares its tables once for both stores (`Table`) and applies one initiative
+event at a time inside the view's transaction; other events in the log (idempotency
+records) only advance its position.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from projections.store import Row, Session, View, ViewSpec
+from projections.store import Row, Session, Table, View, ViewSpec
 from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import ReportingPeriod, Strategy
@@ -31,6 +33,8 @@ OBLIGATION_STATUSES = ("due", "submitted", "overdue")
 PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
 Where = tuple[list[str], dict[str, Any]]
 """The conditions of a query (joined by AND) and their parameters."""
+Page = tuple[list[Row], int]
+"""One page of a query's rows and how many rows match it."""
 
 
 class ReadModel(Projection[View], ABC):
@@ -38,12 +42,10 @@ class ReadModel(Projection[View], ABC):
 
     version: ClassVar[int] = 1
     """The schema version: bump it when the tables change (see docs/projections.md)."""
-    tables: ClassVar[tuple[str, ...]] = ()
-    reference_tables: ClassVar[tuple[str, ...]] = ()
-    sqlite_ddl: ClassVar[tuple[str, ...]] = ()
-    postgres_ddl: ClassVar[tuple[str, ...]] = ()
-    json_columns: ClassVar[frozenset[str]] = frozenset()
-    bool_columns: ClassVar[frozenset[str]] = frozenset()
+    tables: ClassVar[tuple[Table, ...]] = ()
+    """The tables derived from events (emptied by a rebuild)."""
+    reference_tables: ClassVar[tuple[Table, ...]] = ()
+    """The tables derived from the strategy (refreshed by `seed`, kept by a rebuild)."""
     event_types: ClassVar[tuple[type, ...]] = (Initiative.Event, Initiative.Proposed)
     """The events `apply` is given (the others only advance the position)."""
 
@@ -61,12 +63,8 @@ class ReadModel(Projection[View], ABC):
         return ViewSpec(
             name=cls.name,
             version=cls.version,
-            tables=cls.tables,
-            reference_tables=cls.reference_tables,
-            sqlite_ddl=cls.sqlite_ddl,
-            postgres_ddl=cls.postgres_ddl,
-            json_columns=cls.json_columns,
-            bool_columns=cls.bool_columns,
+            derived=cls.tables,
+            reference=cls.reference_tables,
             seed=seed if cls.reference_tables else None,
         )
 
@@ -97,22 +95,25 @@ class ReadModel(Projection[View], ABC):
 
     def page(
         self,
-        table: str,
-        columns: str,
+        table: Table,
         where: Where,
         *,
         order_by: str,
         limit: int,
         offset: int,
-    ) -> tuple[list[Row], int]:
+        columns: Sequence[str] | None = None,
+    ) -> Page:
         """One page of `table`'s rows that meet every condition of `where`, in `order_by`
-        order, and how many rows meet them."""
+        order, and how many rows meet them; with `columns` (default: all of them)."""
         conditions, params = where
         clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        selected = ", ".join(table.columns if columns is None else columns)
         with self.view.read() as session:
-            total = int(session.scalar(f"SELECT COUNT(*) AS n FROM {{{table}}}{clause}", params))
+            total = int(
+                session.scalar(f"SELECT COUNT(*) AS n FROM {{{table.name}}}{clause}", params)
+            )
             rows = session.fetchall(
-                f"SELECT {columns} FROM {{{table}}}{clause}"
+                f"SELECT {selected} FROM {{{table.name}}}{clause}"
                 f" ORDER BY {order_by} LIMIT :limit OFFSET :offset",
                 {**params, "limit": limit, "offset": offset},
             )
@@ -125,28 +126,44 @@ def equal_to(**values: Any) -> Where:
     return [f"{column} = :{column}" for column in given], given
 
 
-# -- the reporting calendar ------------------------------------------------------------
+# -- the initiatives' content ---------------------------------------------------------
 
 
 CONTENT_COLUMNS = ("title", "goal_area", "lead_actor")
 
 
-def copy_revision(
-    session: Session,
-    table: str,
-    initiative_id: str,
-    changes: dict[str, Any],
-    columns: Sequence[str] = CONTENT_COLUMNS,
-) -> None:
-    """Copy a revision's changes to `columns` into `table`'s row of the initiative (the
-    read models keep the content they report by denormalised)."""
-    changed = {k: v for k, v in changes.items() if k in columns}
-    if changed:
-        assignments = ", ".join(f"{column} = :{column}" for column in changed)
-        session.execute(
-            f"UPDATE {{{table}}} SET {assignments} WHERE initiative_id = :id",
-            {**changed, "id": initiative_id},
-        )
+@dataclass(frozen=True)
+class InitiativeTable(Table):
+    """A table with a row per initiative that keeps a copy of the `content` its read model
+    reports by (denormalised): the row is inserted when the initiative is proposed and
+    kept in step with its revisions. Its first columns are `initiative_id` (the key) and
+    the content; `columns` gives the others."""
+
+    content: tuple[str, ...] = CONTENT_COLUMNS
+
+    def __post_init__(self) -> None:
+        key_and_content = dict.fromkeys(self.content, "text NOT NULL")
+        columns = {"initiative_id": "text PRIMARY KEY", **key_and_content, **self.columns}
+        object.__setattr__(self, "columns", columns)
+
+    def insert_proposed(self, session: Session, event: Initiative.Proposed, **values: Any) -> None:
+        """Insert the proposed initiative's row: its id, its content and the other
+        `values` given (the columns not given are NULL)."""
+        content = {column: event.content[column] for column in self.content}
+        self.insert(session, {"initiative_id": str(event.originator_id), **content, **values})
+
+    def revise(self, session: Session, initiative_id: str, changes: Mapping[str, Any]) -> None:
+        """Copy a revision's changes to the content into the initiative's row."""
+        changed = {k: v for k, v in changes.items() if k in self.content}
+        if changed:
+            assignments = ", ".join(f"{column} = :{column}" for column in changed)
+            session.execute(
+                f"UPDATE {{{self.name}}} SET {assignments} WHERE initiative_id = :id",
+                {**changed, "id": initiative_id},
+            )
+
+
+# -- the reporting calendar ------------------------------------------------------------
 
 
 def day(value: str) -> date:

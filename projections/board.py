@@ -4,28 +4,62 @@ caller's `allowed_actions`."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, TypedDict, Unpack
 
-from projections.base import InitiativeEvent, ReadModel, day, equal_to, next_period
-from projections.store import Json, Session
+from projections.base import (
+    CONTENT_COLUMNS,
+    InitiativeEvent,
+    Page,
+    ReadModel,
+    day,
+    equal_to,
+    next_period,
+)
+from projections.store import Json, Session, Table
 from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.lifecycle import State
 
-COLUMNS = (
-    "initiative_id, title, state, goal_area, lead_actor, version, has_preparation,"
-    " proposed_on, created_at, last_change, last_event, next_meeting, next_meeting_council,"
-    " approval_period, reported_periods, last_report_period, last_report_status,"
-    " next_report_period, next_report_due"
+BOARD = Table(
+    "proj_board",
+    {
+        "initiative_id": "text PRIMARY KEY",
+        "title": "text NOT NULL",
+        "state": "text NOT NULL",
+        "goal_area": "text NOT NULL",
+        "lead_actor": "text NOT NULL",
+        "version": "integer NOT NULL",
+        "has_preparation": "boolean NOT NULL",
+        "proposed_on": "date NOT NULL",
+        "created_at": "timestamptz NOT NULL",
+        "last_change": "timestamptz NOT NULL",
+        "last_event": "text NOT NULL",
+        "next_meeting": "date",
+        "next_meeting_council": "text",
+        "approval_period": "text",
+        "reported_periods": "jsonb NOT NULL",
+        "last_report_period": "text",
+        "last_report_status": "text",
+        "next_report_period": "text",
+        "next_report_due": "date",
+    },
+    indexes={
+        "proj_board_state": "state, last_change",
+        "proj_board_goal_area": "goal_area, last_change",
+        "proj_board_lead_actor": "lead_actor, last_change",
+        "proj_board_last_change": "last_change",
+    },
 )
+COLUMNS = ", ".join(BOARD.columns)
 
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_board_state ON {proj_board} (state, last_change)",
-    "CREATE INDEX IF NOT EXISTS proj_board_goal_area ON {proj_board} (goal_area, last_change)",
-    "CREATE INDEX IF NOT EXISTS proj_board_lead_actor ON {proj_board} (lead_actor, last_change)",
-    "CREATE INDEX IF NOT EXISTS proj_board_last_change ON {proj_board} (last_change)",
-)
+
+class BoardFilters(TypedDict, total=False):
+    """What the board is filtered by (a filter left out or None: any)."""
+
+    state: str | None
+    goal_area: str | None
+    lead_actor: str | None
 
 
 class Board(ReadModel):
@@ -34,55 +68,7 @@ class Board(ReadModel):
     name = "board"
     event_types = (*ReadModel.event_types, CalendarYear.MeetingMoved)
     version = 1
-    tables: ClassVar[tuple[str, ...]] = ("proj_board",)
-    json_columns = frozenset({"reported_periods"})
-    bool_columns = frozenset({"has_preparation"})
-    sqlite_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_board} ("
-        " initiative_id TEXT PRIMARY KEY,"
-        " title TEXT NOT NULL,"
-        " state TEXT NOT NULL,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " version INTEGER NOT NULL,"
-        " has_preparation INTEGER NOT NULL,"
-        " proposed_on TEXT NOT NULL,"
-        " created_at TEXT NOT NULL,"
-        " last_change TEXT NOT NULL,"
-        " last_event TEXT NOT NULL,"
-        " next_meeting TEXT,"
-        " next_meeting_council TEXT,"
-        " approval_period TEXT,"
-        " reported_periods TEXT NOT NULL,"
-        " last_report_period TEXT,"
-        " last_report_status TEXT,"
-        " next_report_period TEXT,"
-        " next_report_due TEXT)",
-        *_INDEXES,
-    )
-    postgres_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_board} ("
-        " initiative_id text PRIMARY KEY,"
-        " title text NOT NULL,"
-        " state text NOT NULL,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " version integer NOT NULL,"
-        " has_preparation boolean NOT NULL,"
-        " proposed_on date NOT NULL,"
-        " created_at timestamptz NOT NULL,"
-        " last_change timestamptz NOT NULL,"
-        " last_event text NOT NULL,"
-        " next_meeting date,"
-        " next_meeting_council text,"
-        " approval_period text,"
-        " reported_periods jsonb NOT NULL,"
-        " last_report_period text,"
-        " last_report_status text,"
-        " next_report_period text,"
-        " next_report_due date)",
-        *_INDEXES,
-    )
+    tables = (BOARD,)
 
     def apply(
         self, session: Session, event: InitiativeEvent | CalendarYear.MeetingMoved, position: int
@@ -97,22 +83,19 @@ class Board(ReadModel):
             return
         iid = str(event.originator_id)
         if isinstance(event, Initiative.Proposed):
-            session.execute(
-                "INSERT INTO {proj_board} (" + COLUMNS + ") VALUES (:id, :title, :state,"
-                " :goal_area, :lead_actor, :version, :no_preparation, :proposed_on, :at, :at,"
-                " :event, NULL, NULL, NULL, :reported, NULL, NULL, NULL, NULL)",
+            BOARD.insert(
+                session,
                 {
-                    "id": iid,
-                    "title": event.content["title"],
+                    "initiative_id": iid,
+                    **{column: event.content[column] for column in CONTENT_COLUMNS},
                     "state": State.PROPOSAL.value,
-                    "goal_area": event.content["goal_area"],
-                    "lead_actor": event.content["lead_actor"],
                     "version": event.originator_version,
-                    "no_preparation": False,
+                    "has_preparation": False,
                     "proposed_on": day(event.effective_date),
-                    "at": event.timestamp,
-                    "event": type(event).__name__,
-                    "reported": Json([]),
+                    "created_at": event.timestamp,
+                    "last_change": event.timestamp,
+                    "last_event": type(event).__name__,
+                    "reported_periods": Json([]),
                 },
             )
             return
@@ -125,11 +108,7 @@ class Board(ReadModel):
                     "next_meeting_council": None,
                 }
             case Initiative.Revised():
-                changes = {
-                    k: v
-                    for k, v in event.changes.items()
-                    if k in ("title", "goal_area", "lead_actor")
-                }
+                changes = {k: v for k, v in event.changes.items() if k in CONTENT_COLUMNS}
             case Initiative.ReturnedForRevision():
                 changes = {"state": State.PROPOSAL.value}
             case Initiative.PreparationRecorded():
@@ -201,23 +180,15 @@ class Board(ReadModel):
 
     # -- queries ------------------------------------------------------------------------
 
-    def rows(
-        self,
-        *,
-        state: str | None = None,
-        goal_area: str | None = None,
-        lead_actor: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+    def rows(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[BoardFilters]) -> Page:
         """Initiatives matching every given filter, most recently changed first."""
+        state = filters.get("state")
         if state is not None and state not in {s.value for s in State}:
             known = ", ".join(s.value for s in State)
             raise ValidationError("state", f"unknown state {state!r} (known: {known})")
         rows, total = self.page(
-            "proj_board",
-            COLUMNS,
-            equal_to(state=state, goal_area=goal_area, lead_actor=lead_actor),
+            BOARD,
+            equal_to(**filters),
             order_by="last_change DESC, initiative_id",
             limit=limit,
             offset=offset,

@@ -3,22 +3,53 @@ initiative, goal area, principles and period — searchable, for the next cycle'
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, TypedDict, Unpack
 
-from projections.base import InitiativeEvent, ReadModel, day, equal_to
-from projections.store import Json, Session
+from projections.base import InitiativeEvent, InitiativeTable, Page, ReadModel, day, equal_to
+from projections.store import Json, Session, Table
 from ruswf.domain.initiative import Initiative
 
 SOURCES = ("progress_report", "final_report")
-COLUMNS = (
-    "position, seq, initiative_id, title, goal_area, lead_actor, principles, period, source,"
-    " lesson, recorded_at, effective_date"
+LESSON_INITIATIVES = InitiativeTable(
+    "proj_lesson_initiatives",
+    {
+        "principles": "jsonb NOT NULL",
+    },
 )
 
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_lessons_goal_area ON {proj_lessons} (goal_area, position)",
-    "CREATE INDEX IF NOT EXISTS proj_lessons_initiative ON {proj_lessons} (initiative_id)",
+LESSONS = Table(
+    "proj_lessons",
+    {
+        "position": "bigint NOT NULL",
+        "seq": "integer NOT NULL",
+        "initiative_id": "text NOT NULL",
+        "title": "text NOT NULL",
+        "goal_area": "text NOT NULL",
+        "lead_actor": "text NOT NULL",
+        "principles": "jsonb NOT NULL",
+        "period": "text NOT NULL",
+        "source": "text NOT NULL",
+        "lesson": "text NOT NULL",
+        "recorded_at": "timestamptz NOT NULL",
+        "effective_date": "date NOT NULL",
+        "search_text": "text NOT NULL",
+    },
+    primary_key=("position", "seq"),
+    indexes={
+        "proj_lessons_goal_area": "goal_area, position",
+        "proj_lessons_initiative": "initiative_id",
+    },
 )
+SHOWN = tuple(column for column in LESSONS.columns if column != "search_text")
+"""Every column but the search text, which only the search reads."""
+
+
+class LessonFilters(TypedDict, total=False):
+    """What lessons are searched by (a filter left out or None: any)."""
+
+    q: str | None
+    """Words that must each occur in the lesson or its initiative's title."""
+    goal_area: str | None
 
 
 def search_text(*parts: str) -> str:
@@ -31,73 +62,17 @@ class Lessons(ReadModel):
 
     name = "lessons"
     version = 1
-    tables: ClassVar[tuple[str, ...]] = ("proj_lesson_initiatives", "proj_lessons")
-    json_columns = frozenset({"principles"})
-    sqlite_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_lesson_initiatives} ("
-        " initiative_id TEXT PRIMARY KEY,"
-        " title TEXT NOT NULL,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " principles TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS {proj_lessons} ("
-        " position INTEGER NOT NULL,"
-        " seq INTEGER NOT NULL,"
-        " initiative_id TEXT NOT NULL,"
-        " title TEXT NOT NULL,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " principles TEXT NOT NULL,"
-        " period TEXT NOT NULL,"
-        " source TEXT NOT NULL,"
-        " lesson TEXT NOT NULL,"
-        " recorded_at TEXT NOT NULL,"
-        " effective_date TEXT NOT NULL,"
-        " search_text TEXT NOT NULL,"
-        " PRIMARY KEY (position, seq))",
-        *_INDEXES,
-    )
-    postgres_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_lesson_initiatives} ("
-        " initiative_id text PRIMARY KEY,"
-        " title text NOT NULL,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " principles jsonb NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS {proj_lessons} ("
-        " position bigint NOT NULL,"
-        " seq integer NOT NULL,"
-        " initiative_id text NOT NULL,"
-        " title text NOT NULL,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " principles jsonb NOT NULL,"
-        " period text NOT NULL,"
-        " source text NOT NULL,"
-        " lesson text NOT NULL,"
-        " recorded_at timestamptz NOT NULL,"
-        " effective_date date NOT NULL,"
-        " search_text text NOT NULL,"
-        " PRIMARY KEY (position, seq))",
-        *_INDEXES,
+    tables = (
+        LESSON_INITIATIVES,
+        LESSONS,
     )
 
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
         iid = str(event.originator_id)
         match event:
             case Initiative.Proposed():
-                session.execute(
-                    "INSERT INTO {proj_lesson_initiatives} (initiative_id, title, goal_area,"
-                    " lead_actor, principles) VALUES (:id, :title, :goal_area, :lead_actor,"
-                    " :principles)",
-                    {
-                        "id": iid,
-                        "title": event.content["title"],
-                        "goal_area": event.content["goal_area"],
-                        "lead_actor": event.content["lead_actor"],
-                        "principles": Json(event.content["principles"]),
-                    },
-                )
+                principles = Json(event.content["principles"])
+                LESSON_INITIATIVES.insert_proposed(session, event, principles=principles)
             case Initiative.Revised():
                 self._revise(session, iid, event.changes)
             case Initiative.ProgressReported():
@@ -164,14 +139,12 @@ class Lessons(ReadModel):
         )
         assert initiative is not None, f"lesson for unknown initiative {iid}"
         for seq, lesson in enumerate(event.lessons):
-            session.execute(
-                "INSERT INTO {proj_lessons} (" + COLUMNS + ", search_text) VALUES (:position,"
-                " :seq, :id, :title, :goal_area, :lead_actor, :principles, :period, :source,"
-                " :lesson, :at, :effective, :text)",
+            LESSONS.insert(
+                session,
                 {
                     "position": position,
                     "seq": seq,
-                    "id": iid,
+                    "initiative_id": iid,
                     "title": initiative["title"],
                     "goal_area": initiative["goal_area"],
                     "lead_actor": initiative["lead_actor"],
@@ -179,35 +152,28 @@ class Lessons(ReadModel):
                     "period": period,
                     "source": source,
                     "lesson": lesson,
-                    "at": event.timestamp,
-                    "effective": day(event.effective_date),
-                    "text": search_text(lesson, initiative["title"]),
+                    "recorded_at": event.timestamp,
+                    "effective_date": day(event.effective_date),
+                    "search_text": search_text(lesson, initiative["title"]),
                 },
             )
 
     # -- queries ------------------------------------------------------------------------
 
-    def search(
-        self,
-        *,
-        q: str | None = None,
-        goal_area: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+    def search(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[LessonFilters]) -> Page:
         """Lessons whose text or initiative title contains every word of `q` (any case),
         newest first."""
-        conditions, params = equal_to(goal_area=goal_area)
-        for index, word in enumerate((q or "").split()):
+        conditions, params = equal_to(goal_area=filters.get("goal_area"))
+        for index, word in enumerate((filters.get("q") or "").split()):
             conditions.append(f"search_text LIKE :w{index} ESCAPE '!'")
             params[f"w{index}"] = "%" + _escape(word.casefold()) + "%"
         rows, total = self.page(
-            "proj_lessons",
-            COLUMNS,
+            LESSONS,
             (conditions, params),
             order_by="position DESC, seq",
             limit=limit,
             offset=offset,
+            columns=SHOWN,
         )
         return [{"id": f"{r['position']}-{r['seq']}", **r} for r in rows], total
 

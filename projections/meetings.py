@@ -9,18 +9,18 @@ its `needs_new_meeting`."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from projections.base import (
     CALENDAR_EVENT_TYPES,
     CalendarEvent,
     InitiativeEvent,
+    InitiativeTable,
     ReadModel,
-    copy_revision,
     day,
 )
-from projections.store import Session
+from projections.store import Session, Table
 from ruswf.domain.calendar import CANCELLED, PLANNED, CalendarYear
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
@@ -28,13 +28,69 @@ from ruswf.domain.strategy import Meeting, meeting_id
 
 OUTCOMES = ("approved", "rejected", "deferred", "referred_back")
 
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_meeting_agenda_date"
-    " ON {proj_meeting_agenda} (meeting_date, council)",
-    "CREATE INDEX IF NOT EXISTS proj_meeting_decisions_date"
-    " ON {proj_meeting_decisions} (meeting_date, council)",
-    "CREATE INDEX IF NOT EXISTS proj_meeting_decisions_initiative"
-    " ON {proj_meeting_decisions} (initiative_id)",
+MEETING_INITIATIVES = InitiativeTable(
+    "proj_meeting_initiatives",
+    {
+        "agenda_council": "text",
+        "agenda_date": "date",
+    },
+)
+
+MEETING_AGENDA = Table(
+    "proj_meeting_agenda",
+    {
+        "council": "text NOT NULL",
+        "meeting_date": "date NOT NULL",
+        "initiative_id": "text NOT NULL",
+        "position": "bigint NOT NULL",
+        "scheduled_at": "timestamptz NOT NULL",
+    },
+    primary_key=("council", "meeting_date", "initiative_id"),
+    indexes={
+        "proj_meeting_agenda_date": "meeting_date, council",
+    },
+)
+
+MEETING_DECISIONS = Table(
+    "proj_meeting_decisions",
+    {
+        "position": "bigint PRIMARY KEY",
+        "council": "text NOT NULL",
+        "meeting_date": "date NOT NULL",
+        "initiative_id": "text NOT NULL",
+        "outcome": "text NOT NULL",
+        "text": "text NOT NULL",
+        "next_meeting_date": "date",
+        "recorded_at": "timestamptz NOT NULL",
+        "recorded_by": "text NOT NULL",
+    },
+    indexes={
+        "proj_meeting_decisions_date": "meeting_date, council",
+        "proj_meeting_decisions_initiative": "initiative_id",
+    },
+)
+
+MEETING_YEARS = Table(
+    "proj_meeting_years",
+    {
+        "year": "integer PRIMARY KEY",
+    },
+)
+
+MEETING_CALENDAR = Table(
+    "proj_meeting_calendar",
+    {
+        "meeting_id": "text PRIMARY KEY",
+        "year": "integer NOT NULL",
+        "council": "text NOT NULL",
+        "meeting_date": "date NOT NULL",
+        "planned_date": "date NOT NULL",
+        "format": "text NOT NULL",
+        "start_time": "text NOT NULL",
+        "duration_minutes": "integer NOT NULL",
+        "status": "text NOT NULL",
+        "sequence": "integer NOT NULL",
+    },
 )
 
 
@@ -44,90 +100,12 @@ class Meetings(ReadModel):
     name = "meetings"
     version = 2
     event_types = (*ReadModel.event_types, *CALENDAR_EVENT_TYPES)
-    tables: ClassVar[tuple[str, ...]] = (
-        "proj_meeting_initiatives",
-        "proj_meeting_agenda",
-        "proj_meeting_decisions",
-        "proj_meeting_years",
-        "proj_meeting_calendar",
-    )
-    sqlite_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_years} (year INTEGER PRIMARY KEY)",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_calendar} ("
-        " meeting_id TEXT PRIMARY KEY,"
-        " year INTEGER NOT NULL,"
-        " council TEXT NOT NULL,"
-        " meeting_date TEXT NOT NULL,"
-        " planned_date TEXT NOT NULL,"
-        " format TEXT NOT NULL,"
-        " start_time TEXT NOT NULL,"
-        " duration_minutes INTEGER NOT NULL,"
-        " status TEXT NOT NULL,"
-        " sequence INTEGER NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_initiatives} ("
-        " initiative_id TEXT PRIMARY KEY,"
-        " title TEXT NOT NULL,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " agenda_council TEXT,"
-        " agenda_date TEXT)",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_agenda} ("
-        " council TEXT NOT NULL,"
-        " meeting_date TEXT NOT NULL,"
-        " initiative_id TEXT NOT NULL,"
-        " position INTEGER NOT NULL,"
-        " scheduled_at TEXT NOT NULL,"
-        " PRIMARY KEY (council, meeting_date, initiative_id))",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_decisions} ("
-        " position INTEGER PRIMARY KEY,"
-        " council TEXT NOT NULL,"
-        " meeting_date TEXT NOT NULL,"
-        " initiative_id TEXT NOT NULL,"
-        " outcome TEXT NOT NULL,"
-        " text TEXT NOT NULL,"
-        " next_meeting_date TEXT,"
-        " recorded_at TEXT NOT NULL,"
-        " recorded_by TEXT NOT NULL)",
-        *_INDEXES,
-    )
-    postgres_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_years} (year integer PRIMARY KEY)",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_calendar} ("
-        " meeting_id text PRIMARY KEY,"
-        " year integer NOT NULL,"
-        " council text NOT NULL,"
-        " meeting_date date NOT NULL,"
-        " planned_date date NOT NULL,"
-        " format text NOT NULL,"
-        " start_time text NOT NULL,"
-        " duration_minutes integer NOT NULL,"
-        " status text NOT NULL,"
-        " sequence integer NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_initiatives} ("
-        " initiative_id text PRIMARY KEY,"
-        " title text NOT NULL,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " agenda_council text,"
-        " agenda_date date)",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_agenda} ("
-        " council text NOT NULL,"
-        " meeting_date date NOT NULL,"
-        " initiative_id text NOT NULL,"
-        " position bigint NOT NULL,"
-        " scheduled_at timestamptz NOT NULL,"
-        " PRIMARY KEY (council, meeting_date, initiative_id))",
-        "CREATE TABLE IF NOT EXISTS {proj_meeting_decisions} ("
-        " position bigint PRIMARY KEY,"
-        " council text NOT NULL,"
-        " meeting_date date NOT NULL,"
-        " initiative_id text NOT NULL,"
-        " outcome text NOT NULL,"
-        " text text NOT NULL,"
-        " next_meeting_date date,"
-        " recorded_at timestamptz NOT NULL,"
-        " recorded_by text NOT NULL)",
-        *_INDEXES,
+    tables = (
+        MEETING_INITIATIVES,
+        MEETING_AGENDA,
+        MEETING_DECISIONS,
+        MEETING_YEARS,
+        MEETING_CALENDAR,
     )
 
     def apply(
@@ -139,17 +117,9 @@ class Meetings(ReadModel):
         iid = str(event.originator_id)
         match event:
             case Initiative.Proposed():
-                session.execute(
-                    "INSERT INTO {proj_meeting_initiatives} (initiative_id, title, goal_area,"
-                    " lead_actor, agenda_council, agenda_date)"
-                    " VALUES (:id, :title, :goal_area, :lead_actor, NULL, NULL)",
-                    {
-                        "id": iid,
-                        **{k: event.content[k] for k in ("title", "goal_area", "lead_actor")},
-                    },
-                )
+                MEETING_INITIATIVES.insert_proposed(session, event)
             case Initiative.Revised():
-                copy_revision(session, "proj_meeting_initiatives", iid, event.changes)
+                MEETING_INITIATIVES.revise(session, iid, event.changes)
             case Initiative.Scheduled():
                 self._put_on_agenda(
                     session, iid, event.council, day(event.meeting_date), event, position

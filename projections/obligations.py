@@ -13,25 +13,59 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from projections.base import (
     OBLIGATION_STATUSES,
     InitiativeEvent,
+    InitiativeTable,
     ReadModel,
-    copy_revision,
     day,
     obligation_status,
     owed_periods,
 )
-from projections.store import Session
+from projections.store import Session, Table
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import EARLIEST_YEAR, LATEST_YEAR, Strategy
 
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS proj_obligation_initiatives_actor"
-    " ON {proj_obligation_initiatives} (lead_actor)",
+OBLIGATION_INITIATIVES = InitiativeTable(
+    "proj_obligation_initiatives",
+    {
+        "approval_period": "text",
+        "first_period_start": "date",
+        "closing_period_start": "date",
+    },
+    indexes={
+        "proj_obligation_initiatives_actor": "lead_actor",
+    },
+)
+
+OBLIGATION_REPORTS = Table(
+    "proj_obligation_reports",
+    {
+        "initiative_id": "text NOT NULL",
+        "period": "text NOT NULL",
+        "period_start": "date NOT NULL",
+        "due_date": "date NOT NULL",
+        "first_recorded_at": "timestamptz NOT NULL",
+        "first_effective_date": "date NOT NULL",
+        "reports": "integer NOT NULL",
+        "status": "text NOT NULL",
+    },
+    primary_key=("initiative_id", "period"),
+)
+
+REPORTING_PERIODS = Table(
+    "proj_reporting_periods",
+    {
+        "period": "text PRIMARY KEY",
+        "year": "integer NOT NULL",
+        "name": "text NOT NULL",
+        "start_date": "date NOT NULL",
+        "end_date": "date NOT NULL",
+        "due_date": "date NOT NULL",
+    },
 )
 
 
@@ -40,64 +74,11 @@ class Obligations(ReadModel):
 
     name = "obligations"
     version = 1
-    tables: ClassVar[tuple[str, ...]] = ("proj_obligation_initiatives", "proj_obligation_reports")
-    reference_tables: ClassVar[tuple[str, ...]] = ("proj_reporting_periods",)
-    sqlite_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_obligation_initiatives} ("
-        " initiative_id TEXT PRIMARY KEY,"
-        " title TEXT NOT NULL,"
-        " goal_area TEXT NOT NULL,"
-        " lead_actor TEXT NOT NULL,"
-        " approval_period TEXT,"
-        " first_period_start TEXT,"
-        " closing_period_start TEXT)",
-        "CREATE TABLE IF NOT EXISTS {proj_obligation_reports} ("
-        " initiative_id TEXT NOT NULL,"
-        " period TEXT NOT NULL,"
-        " period_start TEXT NOT NULL,"
-        " due_date TEXT NOT NULL,"
-        " first_recorded_at TEXT NOT NULL,"
-        " first_effective_date TEXT NOT NULL,"
-        " reports INTEGER NOT NULL,"
-        " status TEXT NOT NULL,"
-        " PRIMARY KEY (initiative_id, period))",
-        "CREATE TABLE IF NOT EXISTS {proj_reporting_periods} ("
-        " period TEXT PRIMARY KEY,"
-        " year INTEGER NOT NULL,"
-        " name TEXT NOT NULL,"
-        " start_date TEXT NOT NULL,"
-        " end_date TEXT NOT NULL,"
-        " due_date TEXT NOT NULL)",
-        *_INDEXES,
+    tables = (
+        OBLIGATION_INITIATIVES,
+        OBLIGATION_REPORTS,
     )
-    postgres_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {proj_obligation_initiatives} ("
-        " initiative_id text PRIMARY KEY,"
-        " title text NOT NULL,"
-        " goal_area text NOT NULL,"
-        " lead_actor text NOT NULL,"
-        " approval_period text,"
-        " first_period_start date,"
-        " closing_period_start date)",
-        "CREATE TABLE IF NOT EXISTS {proj_obligation_reports} ("
-        " initiative_id text NOT NULL,"
-        " period text NOT NULL,"
-        " period_start date NOT NULL,"
-        " due_date date NOT NULL,"
-        " first_recorded_at timestamptz NOT NULL,"
-        " first_effective_date date NOT NULL,"
-        " reports integer NOT NULL,"
-        " status text NOT NULL,"
-        " PRIMARY KEY (initiative_id, period))",
-        "CREATE TABLE IF NOT EXISTS {proj_reporting_periods} ("
-        " period text PRIMARY KEY,"
-        " year integer NOT NULL,"
-        " name text NOT NULL,"
-        " start_date date NOT NULL,"
-        " end_date date NOT NULL,"
-        " due_date date NOT NULL)",
-        *_INDEXES,
-    )
+    reference_tables = (REPORTING_PERIODS,)
 
     @classmethod
     def seed(cls, strategy: Strategy, session: Session) -> None:
@@ -145,17 +126,9 @@ class Obligations(ReadModel):
         iid = str(event.originator_id)
         match event:
             case Initiative.Proposed():
-                session.execute(
-                    "INSERT INTO {proj_obligation_initiatives} (initiative_id, title, goal_area,"
-                    " lead_actor, approval_period, first_period_start, closing_period_start)"
-                    " VALUES (:id, :title, :goal_area, :lead_actor, NULL, NULL, NULL)",
-                    {
-                        "id": iid,
-                        **{k: event.content[k] for k in ("title", "goal_area", "lead_actor")},
-                    },
-                )
+                OBLIGATION_INITIATIVES.insert_proposed(session, event)
             case Initiative.Revised():
-                copy_revision(session, "proj_obligation_initiatives", iid, event.changes)
+                OBLIGATION_INITIATIVES.revise(session, iid, event.changes)
             case Initiative.Approved():
                 session.execute(
                     "UPDATE {proj_obligation_initiatives} SET approval_period = :period,"

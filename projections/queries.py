@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any, TypeVar, Unpack
 
 from projections.annual_cycle import EXTRA_KEYS, ROW_KEYS, AnnualCycle
-from projections.audit_trail import AuditTrail
-from projections.base import ReadModel
-from projections.board import Board
-from projections.lessons import Lessons
+from projections.audit_trail import AuditFilters, AuditTrail
+from projections.base import Page, ReadModel
+from projections.board import Board, BoardFilters
+from projections.lessons import LessonFilters, Lessons
 from projections.meetings import Meetings
 from projections.obligations import Obligations
 from ruswf.app.csvsafe import write_csv
@@ -50,20 +50,11 @@ class Queries:
 
     # -- the board ---------------------------------------------------------------------
 
-    def board(
-        self,
-        state: str | None = None,
-        goal_area: str | None = None,
-        lead_actor: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+    def board(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[BoardFilters]) -> Page:
         """One page of the initiative board and the number of matching initiatives."""
         _page(limit, offset)
-        _texts(state=state, goal_area=goal_area, lead_actor=lead_actor)
-        return self._model(Board).rows(
-            state=state, goal_area=goal_area, lead_actor=lead_actor, limit=limit, offset=offset
-        )
+        _texts(**filters)
+        return self._model(Board).rows(limit=limit, offset=offset, **filters)
 
     # -- meetings ----------------------------------------------------------------------
 
@@ -145,48 +136,20 @@ class Queries:
         }
 
     def lessons(
-        self,
-        q: str | None = None,
-        goal_area: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+        self, *, limit: int = 50, offset: int = 0, **filters: Unpack[LessonFilters]
+    ) -> Page:
         """One page of lessons learned (every word of `q` must match) and the total."""
         _page(limit, offset)
-        _texts(q=q, goal_area=goal_area)
-        return self._model(Lessons).search(q=q, goal_area=goal_area, limit=limit, offset=offset)
+        _texts(**filters)
+        return self._model(Lessons).search(limit=limit, offset=offset, **filters)
 
     def audit_events(
-        self,
-        initiative_id: str | None = None,
-        user: str | None = None,
-        organisation: str | None = None,
-        type: str | None = None,
-        since: datetime | date | str | None = None,
-        until: datetime | date | str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+        self, *, limit: int = 50, offset: int = 0, **filters: Unpack[AuditFilters]
+    ) -> Page:
         """One page of the audit trail (log order) and the number of matching events."""
         _page(limit, offset)
-        _texts(
-            initiative_id=initiative_id,
-            user=user,
-            organisation=organisation,
-            type=type,
-            since=since if isinstance(since, str) else None,
-            until=until if isinstance(until, str) else None,
-        )
-        return self._model(AuditTrail).events(
-            initiative_id=initiative_id,
-            user=user,
-            organisation=organisation,
-            type=type,
-            since=since,
-            until=until,
-            limit=limit,
-            offset=offset,
-        )
+        _texts(**filters)
+        return self._model(AuditTrail).events(limit=limit, offset=offset, **filters)
 
 
 def last_har_och_nu(strategy: Strategy, today: date) -> date:
@@ -240,11 +203,11 @@ def _page(limit: int, offset: int) -> None:
         raise ValidationError("offset", "must not be negative")
 
 
-def _texts(**filters: str | None) -> None:
+def _texts(**filters: object) -> None:
     """Stored texts never contain NUL (the domain refuses it), and PostgreSQL cannot
-    even compare with one: a filter that has one is invalid input."""
+    even compare with one: a text filter that has one is invalid input."""
     for field, value in filters.items():
-        if value is not None and "\x00" in value:
+        if isinstance(value, str) and "\x00" in value:
             raise ValidationError(field, "must not contain NUL characters")
 
 

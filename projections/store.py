@@ -10,7 +10,9 @@ there first, and a crash at any point leaves the tables and the position consist
 
 Statements are written once as templates: tables as `{proj_board}` fields, parameters as
 `:name`. The SQLite view renders them as they are; the PostgreSQL view composes them
-with `psycopg.sql` (schema-qualified identifiers) and `%(name)s` placeholders.
+with `psycopg.sql` (schema-qualified identifiers) and `%(name)s` placeholders. Tables
+are declared once too (`Table`): each column with its PostgreSQL type, from which the
+SQLite table, the JSON and the boolean columns follow.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -32,26 +35,88 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
 from ruswf.app.store.locks import lock_key, xact_lock
-from ruswf.app.store.sql import Renderer, sqlite_write
+from ruswf.app.store.sql import Backend, Renderer, sqlite_write
 
 TRACKING_TABLE = "proj_tracking"
 
-SQLITE_TRACKING_DDL = (
-    "CREATE TABLE IF NOT EXISTS {proj_tracking} ("
-    " projection TEXT PRIMARY KEY,"
-    " application_name TEXT NOT NULL,"
-    " notification_id INTEGER NOT NULL,"
-    " schema_version INTEGER NOT NULL,"
-    " updated_at TEXT NOT NULL)"
+_SQLITE_TYPES = {
+    "text": "TEXT",
+    "integer": "INTEGER",
+    "bigint": "INTEGER",
+    "boolean": "INTEGER",
+    "date": "TEXT",
+    "timestamptz": "TEXT",
+    "jsonb": "TEXT",
+}
+"""SQLite's type for each PostgreSQL type the projections use: dates and times are ISO
+text (which sorts as they do), JSON is text and booleans are 0 or 1."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of a projection, declared once for both stores.
+
+    Each column is given by its PostgreSQL definition (`"date NOT NULL"`); the SQLite
+    table has the same columns and constraints with SQLite's types (`_SQLITE_TYPES`).
+    """
+
+    name: str
+    columns: Mapping[str, str]
+    primary_key: tuple[str, ...] = ()
+    """A key of several columns (a key of one is part of its column's definition)."""
+    indexes: Mapping[str, str] = field(default_factory=dict)
+    """Each index's name and the columns it covers, in order."""
+
+    def ddl(self, backend: Backend) -> tuple[str, ...]:
+        """The statements creating the table and its indexes on `backend` (idempotent)."""
+        definitions = [
+            f"{column} {_definition(definition, backend)}"
+            for column, definition in self.columns.items()
+        ]
+        if self.primary_key:
+            definitions.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        return (
+            f"CREATE TABLE IF NOT EXISTS {{{self.name}}} ({', '.join(definitions)})",
+            *(
+                f"CREATE INDEX IF NOT EXISTS {index} ON {{{self.name}}} ({columns})"
+                for index, columns in self.indexes.items()
+            ),
+        )
+
+    def insert(self, session: Session, row: Mapping[str, Any]) -> None:
+        """Insert `row` (the columns it does not name are NULL)."""
+        placeholders = ", ".join(f":{column}" for column in row)
+        session.execute(
+            f"INSERT INTO {{{self.name}}} ({', '.join(row)}) VALUES ({placeholders})", row
+        )
+
+    def columns_of_type(self, column_type: str) -> frozenset[str]:
+        """The columns of PostgreSQL type `column_type`."""
+        return frozenset(
+            column
+            for column, definition in self.columns.items()
+            if definition.split()[0] == column_type
+        )
+
+
+def _definition(definition: str, backend: Backend) -> str:
+    if backend == "postgres":
+        return definition
+    column_type, _, constraints = definition.partition(" ")
+    return f"{_SQLITE_TYPES[column_type]} {constraints}".rstrip()
+
+
+TRACKING = Table(
+    TRACKING_TABLE,
+    {
+        "projection": "text PRIMARY KEY",
+        "application_name": "text NOT NULL",
+        "notification_id": "bigint NOT NULL",
+        "schema_version": "integer NOT NULL",
+        "updated_at": "timestamptz NOT NULL",
+    },
 )
-POSTGRES_TRACKING_DDL = (
-    "CREATE TABLE IF NOT EXISTS {proj_tracking} ("
-    " projection text PRIMARY KEY,"
-    " application_name text NOT NULL,"
-    " notification_id bigint NOT NULL,"
-    " schema_version integer NOT NULL,"
-    " updated_at timestamptz NOT NULL)"
-)
+"""Each projection's position in the log and the schema version of its tables."""
 
 
 class PositionMovedError(Exception):
@@ -78,33 +143,67 @@ class ViewSpec:
 
     name: str
     version: int
-    tables: tuple[str, ...]
+    derived: tuple[Table, ...]
     """Tables derived from events: emptied by a rebuild."""
-    reference_tables: tuple[str, ...]
+    reference: tuple[Table, ...] = ()
     """Tables derived from configuration: refreshed by `seed`, kept by a rebuild."""
-    sqlite_ddl: tuple[str, ...]
-    postgres_ddl: tuple[str, ...]
-    json_columns: frozenset[str]
-    bool_columns: frozenset[str]
     seed: Callable[[Session], None] | None = None
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The names of the tables derived from events."""
+        return tuple(table.name for table in self.derived)
+
+    @property
+    def reference_tables(self) -> tuple[str, ...]:
+        """The names of the tables derived from configuration."""
+        return tuple(table.name for table in self.reference)
+
+    @property
+    def every_table(self) -> tuple[Table, ...]:
+        """The tables of both kinds."""
+        return (*self.derived, *self.reference)
+
+    def ddl(self, backend: Backend) -> tuple[str, ...]:
+        """The statements creating every table and index on `backend` (idempotent)."""
+        return tuple(statement for table in self.every_table for statement in table.ddl(backend))
+
+    @cached_property
+    def json_columns(self) -> frozenset[str]:
+        """The columns read back as decoded JSON."""
+        return frozenset(c for table in self.every_table for c in table.columns_of_type("jsonb"))
+
+    @cached_property
+    def bool_columns(self) -> frozenset[str]:
+        """The columns read back as booleans (SQLite stores 0 or 1)."""
+        return frozenset(c for table in self.every_table for c in table.columns_of_type("boolean"))
 
 
 Row = dict[str, Any]
 
 
+class _Cursor(Protocol):
+    """What a session needs of either store's cursor."""
+
+    def execute(self, statement: str, params: dict[str, Any], /) -> object: ...
+
+    def executemany(self, statement: str, params: list[dict[str, Any]], /) -> object: ...
+
+
 class Session(ABC):
     """Statements within one transaction of a view."""
 
-    def __init__(self, view: View) -> None:
+    def __init__(self, view: View, cursor: _Cursor) -> None:
         self._view = view
+        self._cursor = cursor
 
-    @abstractmethod
     def execute(self, template: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement."""
+        self._cursor.execute(self._view.render(template), self._view.bind(params))
 
-    @abstractmethod
     def executemany(self, template: str, params: Sequence[Mapping[str, Any]]) -> None:
         """Run a statement once per set of parameters."""
+        self._cursor.executemany(self._view.render(template), [self._view.bind(p) for p in params])
 
     @abstractmethod
     def fetchall(self, template: str, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -122,15 +221,30 @@ class Session(ABC):
 class View(TrackingRecorder, ABC):
     """The tables of one projection and its tracked position, on one store."""
 
+    backend: ClassVar[Backend]
     spec: ViewSpec
     application_name: str
 
-    def _setup(self, spec: ViewSpec, application_name: str) -> None:
+    def _setup(self, spec: ViewSpec, application_name: str, schema: str = "") -> None:
         self.spec = spec
         self.application_name = application_name
-        self._known_tables = frozenset((*spec.tables, *spec.reference_tables, TRACKING_TABLE))
+        known_tables = frozenset((*spec.tables, *spec.reference_tables, TRACKING_TABLE))
+        self._renderer = Renderer(self.backend, schema, known_tables=known_tables)
+
+    def render(self, template: str) -> str:
+        """A statement template as this store runs it (`ruswf.app.store.sql.Renderer`)."""
+        return self._renderer(template)
+
+    def bind(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A statement's parameters as this store's driver takes them."""
+        return {key: self.parameter(value) for key, value in (params or {}).items()}
 
     # -- per store ---------------------------------------------------------------
+
+    @staticmethod
+    @abstractmethod
+    def parameter(value: Any) -> Any:
+        """One parameter's value as this store's driver takes it (`Json`, times, UUIDs)."""
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Session]:
@@ -144,16 +258,6 @@ class View(TrackingRecorder, ABC):
     @abstractmethod
     def read(self) -> AbstractContextManager[Session]:
         """A read-only transaction."""
-
-    @property
-    @abstractmethod
-    def ddl(self) -> tuple[str, ...]:
-        """This store's statements creating the projection's tables (idempotent)."""
-
-    @property
-    @abstractmethod
-    def tracking_ddl(self) -> str:
-        """This store's statement creating the tracking table (idempotent)."""
 
     @abstractmethod
     def _lock_position(self) -> str:
@@ -171,7 +275,8 @@ class View(TrackingRecorder, ABC):
         catch-up builds them from the whole log."""
         with self.write() as session:
             self._lock_schema(session)
-            session.execute(self.tracking_ddl)
+            for statement in TRACKING.ddl(self.backend):
+                session.execute(statement)
             stored = session.scalar(
                 "SELECT schema_version FROM {proj_tracking} WHERE projection = :projection",
                 {"projection": self.spec.name},
@@ -180,7 +285,7 @@ class View(TrackingRecorder, ABC):
             if fresh:
                 for table in (*self.spec.tables, *self.spec.reference_tables):
                     session.execute(f"DROP TABLE IF EXISTS {{{table}}}")
-            for statement in self.ddl:
+            for statement in self.spec.ddl(self.backend):
                 session.execute(statement)
             if fresh:
                 session.execute(
@@ -298,21 +403,10 @@ def iso_time(moment: datetime) -> str:
 
 
 class SQLiteSession(Session):
-    def __init__(self, view: SQLiteView, cursor: SQLiteCursor) -> None:
-        super().__init__(view)
-        self._sqlite_view = view
-        self._cursor = cursor
-
-    def execute(self, template: str, params: Mapping[str, Any] | None = None) -> None:
-        self._cursor.execute(self._sqlite_view.render(template), _sqlite_params(params))
-
-    def executemany(self, template: str, params: Sequence[Mapping[str, Any]]) -> None:
-        self._cursor.executemany(
-            self._sqlite_view.render(template), [_sqlite_params(p) for p in params]
-        )
+    _cursor: SQLiteCursor
 
     def fetchall(self, template: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        self._cursor.execute(self._sqlite_view.render(template), _sqlite_params(params))
+        self.execute(template, params)
         return [self._view.normalise(dict(row)) for row in self._cursor.fetchall()]
 
 
@@ -335,28 +429,15 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _sqlite_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {key: _sqlite_value(value) for key, value in (params or {}).items()}
-
-
 class SQLiteView(View, SQLiteTrackingRecorder):
     """A projection's tables in the application's SQLite database."""
+
+    backend = "sqlite"
+    parameter = staticmethod(_sqlite_value)
 
     def __init__(self, datastore: SQLiteDatastore, spec: ViewSpec, application_name: str) -> None:
         super().__init__(datastore)
         self._setup(spec, application_name)
-        self._renderer = Renderer("sqlite", known_tables=self._known_tables)
-
-    @property
-    def ddl(self) -> tuple[str, ...]:
-        return self.spec.sqlite_ddl
-
-    @property
-    def tracking_ddl(self) -> str:
-        return SQLITE_TRACKING_DDL
-
-    def render(self, template: str) -> str:
-        return self._renderer.sqlite(template)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -395,32 +476,22 @@ class SQLiteView(View, SQLiteTrackingRecorder):
 
 
 class PostgresSession(Session):
-    def __init__(self, view: PostgresView, cursor: Cursor[DictRow]) -> None:
-        super().__init__(view)
-        self._postgres_view = view
-        self._cursor = cursor
-
-    def execute(self, template: str, params: Mapping[str, Any] | None = None) -> None:
-        self._cursor.execute(self._postgres_view.render(template), _postgres_params(params))
-
-    def executemany(self, template: str, params: Sequence[Mapping[str, Any]]) -> None:
-        self._cursor.executemany(
-            self._postgres_view.render(template), [_postgres_params(p) for p in params]
-        )
+    _view: PostgresView
+    _cursor: Cursor[DictRow]
 
     def fetchall(self, template: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         # A cursor of its own: in pipeline mode (`batch_write`) results go to the cursor
         # that sent the statement, so a shared one could hand back an earlier result.
         with self._cursor.connection.cursor(row_factory=dict_row) as cursor:
-            cursor.execute(self._postgres_view.render(template), _postgres_params(params))
+            cursor.execute(self._view.render(template), self._view.bind(params))
             return [self._view.normalise(row) for row in cursor.fetchall()]
 
     def copy_in(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Append `rows` to `table` with COPY (text values are parsed by the column types,
         so SQLite's ISO dates, JSON text and 0/1 booleans load as they are)."""
-        self._postgres_view.render(f"SELECT 1 FROM {{{table}}}")  # a table of this view
+        self._view.render(f"SELECT 1 FROM {{{table}}}")  # a table of this view
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(self._postgres_view.datastore.schema, table),
+            sql.Identifier(self._view.datastore.schema, table),
             sql.SQL(", ").join(map(sql.Identifier, columns)),
         )
         with self._cursor.copy(statement) as copy:
@@ -438,31 +509,18 @@ def _postgres_value(value: Any) -> Any:
     return value
 
 
-def _postgres_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {key: _postgres_value(value) for key, value in (params or {}).items()}
-
-
 class PostgresView(View, PostgresTrackingRecorder):
     """A projection's tables in the application's PostgreSQL schema."""
 
+    backend = "postgres"
+    parameter = staticmethod(_postgres_value)
+
     def __init__(self, datastore: PostgresDatastore, spec: ViewSpec, application_name: str) -> None:
         super().__init__(datastore, tracking_table_name=TRACKING_TABLE)
-        self._setup(spec, application_name)
-        self._renderer = Renderer("postgres", datastore.schema, known_tables=self._known_tables)
+        self._setup(spec, application_name, datastore.schema)
         # One advisory lock per schema serialises creating tables across processes
         # (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail).
         self._schema_lock_key = lock_key("projections-ddl", datastore.schema)
-
-    @property
-    def ddl(self) -> tuple[str, ...]:
-        return self.spec.postgres_ddl
-
-    @property
-    def tracking_ddl(self) -> str:
-        return POSTGRES_TRACKING_DDL
-
-    def render(self, template: str) -> str:
-        return self._renderer.postgres(template)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -59,7 +59,7 @@ def dump(views: Projections) -> dict[str, list[tuple[Any, ...]]]:
     tables: dict[str, list[tuple[Any, ...]]] = {}
     for model in views.models.values():
         with model.view.read() as session:
-            for table in (*model.tables, *model.reference_tables):
+            for table in (*model.view.spec.tables, *model.view.spec.reference_tables):
                 rows = session.fetchall(f"SELECT * FROM {{{table}}}")
                 tables[table] = sorted((tuple(sorted(r.items())) for r in rows), key=repr)
     return tables

@@ -4,16 +4,14 @@ and the HTTP contract (paths, parameters, body fields) is what it was before."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ruswf.api.schemas import ACTION_BODIES, ProposeBody, body_model
 from ruswf.domain.commands import COMMANDS, Propose, Submit, fields_of, spec
-from ruswf.domain.lifecycle import Action
 from tests.domain.driver import example_body, example_input
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "openapi-contract.json"
@@ -73,11 +71,9 @@ def test_the_propose_body_has_the_content_fields_of_the_propose_command() -> Non
     assert list(ProposeBody.model_fields) == [f.name for f in fields_of(Propose, with_date=True)]
 
 
-@dataclass(frozen=True, kw_only=True)
 class SubmitWithTag(Submit):
     """`Submit` with one field more: the change a new field is."""
 
-    action: ClassVar[str] = Action.SUBMIT.value
     tag: str = spec("Etikett", "Tag", max_length=40, example="prio")
 
 

@@ -160,7 +160,7 @@ def test_verify_names_a_snapshot_altered_with_sql(
     app.execute(initiative, Submit(), coordinator)
     ledger = Ledger(app)
     ledger.seal()
-    assert verify_store(app, ledger).snapshots == 1
+    assert verify_store(app, ledger).snapshots_checked == 1
     state = bytes(raw.execute(f"SELECT state FROM {raw.snapshots}")[0][0])
     raw.execute(
         f"UPDATE {raw.snapshots} SET state = ?",

@@ -66,14 +66,22 @@ class ProblemError(Exception):
         self.extra = extra
 
 
-def _problem_body(status: int, detail: str) -> dict[str, Any]:
-    """The members every problem document has (RFC 9457)."""
-    return {
+def _problem_body(
+    status: int, detail: str, instance: str | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """A problem document (RFC 9457): the members every one has, then where it happened
+    and the request id when known."""
+    body: dict[str, Any] = {
         "type": f"https://ruswf.se/problems/{status}" if status != 500 else "about:blank",
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }
+    if instance is not None:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
+    return body
 
 
 def problem(
@@ -83,12 +91,11 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = _problem_body(status, detail)
-    if request is not None:
-        body["instance"] = request.url.path
+    if request is None:
+        body = _problem_body(status, detail)
+    else:
         request_id = getattr(request.state, "request_id", None)
-        if request_id:
-            body["request_id"] = request_id
+        body = _problem_body(status, detail, request.url.path, request_id)
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -101,10 +108,7 @@ async def send_problem(
     headers: dict[str, str] | None = None,
 ) -> None:
     """Answer a problem straight from ASGI middleware (before any route runs)."""
-    problem_body = _problem_body(status, detail)
-    if request_id:
-        problem_body["request_id"] = request_id
-    body = json.dumps(problem_body).encode()
+    body = json.dumps(_problem_body(status, detail, request_id=request_id)).encode()
     raw_headers = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),

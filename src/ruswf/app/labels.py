@@ -1,89 +1,57 @@
-"""Words for people: one mapping of event types and actions to Swedish and English
-labels, used by the web UI's timeline and the decision dossier."""
+"""Words for people: the catalogue (`labels.toml`) of Swedish and English labels and
+texts, read once, and dates and times as people read them. Event types and actions are
+named by the web UI's timeline and the decision dossier; the UI's own texts
+(`ruswf.api.ui.i18n`) and the labels of a form's choices come from the same catalogue."""
 
 from __future__ import annotations
 
 import functools
+import tomllib
+from collections.abc import Mapping
 from datetime import date, datetime
+from importlib import resources
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ZONE = ZoneInfo("Europe/Stockholm")
 """Times are shown in Swedish time."""
 
-EVENT_LABELS: dict[str, tuple[str, str]] = {
-    "Proposed": ("Förslag registrerat", "Proposed"),
-    "Submitted": ("Skickat till beredning", "Submitted for preparation"),
-    "Revised": ("Ändrat", "Revised"),
-    "ReturnedForRevision": ("Återsänt för komplettering", "Returned for revision"),
-    "PreparationRecorded": ("Beredning registrerad", "Preparation recorded"),
-    "Scheduled": ("Uppsatt på dagordning", "Scheduled for a council meeting"),
-    "Approved": ("Bifall", "Approved"),
-    "Rejected": ("Avslag", "Rejected"),
-    "Deferred": ("Bordlagt", "Deferred"),
-    "ReferredBack": ("Återremitterat", "Referred back"),
-    "ProgressReported": ("Lägesrapport inlämnad", "Progress reported"),
-    "Closed": ("Avslutat med slutrapport", "Closed with a final report"),
-    "Withdrawn": ("Återtaget", "Withdrawn"),
-}
+CATALOGUE_FILE = "labels.toml"
+"""The catalogue of words for people beside this module: one table a kind of word, each
+entry `{sv = ..., en = ...}`."""
+
+Pair = tuple[str, str]
+"""A text in Swedish and in English."""
+
+
+def _load_catalogue() -> dict[str, Any]:
+    source = resources.files(__package__).joinpath(CATALOGUE_FILE)
+    catalogue: dict[str, Any] = tomllib.loads(source.read_text(encoding="utf-8"))
+    return catalogue
+
+
+def pairs(table: Mapping[str, Mapping[str, str]]) -> dict[str, Pair]:
+    """A catalogue table as `{key: (Swedish, English)}`."""
+    return {key: (words["sv"], words["en"]) for key, words in table.items()}
+
+
+CATALOGUE = _load_catalogue()
+"""The catalogue, read once."""
+
+EVENT_LABELS = pairs(CATALOGUE["events"])
 """Each event `type` (as in `/history`) → (Swedish, English)."""
 
-ACTION_LABELS: dict[str, tuple[str, str]] = {
-    "propose": ("Föreslå en insats", "Propose an initiative"),
-    "submit": ("Skicka till beredning", "Submit for preparation"),
-    "revise": ("Ändra innehållet", "Revise the content"),
-    "return_for_revision": ("Återsänd för komplettering", "Return for revision"),
-    "record_preparation": ("Registrera beredning", "Record the preparation"),
-    "schedule": ("Sätt upp på dagordning", "Schedule for a council meeting"),
-    "approve": ("Bifall", "Approve"),
-    "reject": ("Avslå", "Reject"),
-    "defer": ("Bordlägg", "Defer"),
-    "refer_back": ("Återremittera", "Refer back"),
-    "report_progress": ("Lämna lägesrapport", "Report progress"),
-    "close": ("Avsluta med slutrapport", "Close with a final report"),
-    "withdraw": ("Återta insatsen", "Withdraw the initiative"),
-}
+ACTION_LABELS = pairs(CATALOGUE["actions"])
 """Each action (and `propose`) → (Swedish, English), as a heading or button text."""
 
-ROLE_LABELS: dict[str, tuple[str, str]] = {
-    "coordinator": ("samordnare", "coordinator"),
-    "preparer": ("beredare", "preparer"),
-    "secretary": ("sekreterare", "secretary"),
-    "auditor": ("granskare", "auditor"),
-    "reporter": ("rapportläsare", "reporter"),
-    "admin": ("administratör", "administrator"),
-}
+ROLE_LABELS = pairs(CATALOGUE["roles"])
+"""Each role → (Swedish, English)."""
 
-MONTHS_SV = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+MONTHS_SV: tuple[str, ...] = tuple(CATALOGUE["months"]["sv"])
+MONTHS_EN: tuple[str, ...] = tuple(CATALOGUE["months"]["en"])
 
 
-def label(table: dict[str, tuple[str, str]], key: str, lang: str = "sv") -> str:
+def label(table: Mapping[str, Pair], key: str, lang: str = "sv") -> str:
     """The label of `key` in `lang` (the key itself when the table has none)."""
     found = table.get(key)
     if found is None:

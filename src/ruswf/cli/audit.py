@@ -183,7 +183,7 @@ def verify(as_json: JsonOption = False) -> None:
             typer.echo(
                 f"ok: {result.checked} events intact ({result.sealed} sealed in the ledger,"
                 f" {result.pending} pending: decodable and in order, not sealed yet);"
-                f" {result.snapshots} snapshots match their events"
+                f" {result.snapshots_checked} snapshots match their events"
             )
 
 

@@ -230,22 +230,18 @@ class CalendarYear(Aggregate):
         reason: object,
     ) -> Meeting:
         """Move a planned meeting to another working day of its year."""
-        meeting = self.get(meeting_id_)
-        why = text(reason, "reason")
-        if meeting.cancelled:
-            raise MeetingCancelledError(meeting.id, "move it")
+        meeting, why = self._planned(meeting_id_, reason, "move it")
         target = self._free_working_day(strategy, meeting.council, to, meeting.id)
         if target == meeting.date:
             raise ValidationError("date", f"{meeting.id} is already on {target.isoformat()}")
-        self._record(
+        self._record_adjustment(
             self.MeetingMoved,
             actor,
             day,
-            meeting_id=meeting.id,
-            council=meeting.council,
+            meeting,
+            why,
             from_date=meeting.date.isoformat(),
             date=target.isoformat(),
-            reason=why,
         )
         return self.get(meeting.id)
 
@@ -253,18 +249,9 @@ class CalendarYear(Aggregate):
         self, actor: Mapping[str, str], day: date, meeting_id_: str, reason: object
     ) -> Meeting:
         """Cancel a planned meeting (it stays in the calendar, cancelled)."""
-        meeting = self.get(meeting_id_)
-        why = text(reason, "reason")
-        if meeting.cancelled:
-            raise MeetingCancelledError(meeting.id, "cancel it again")
-        self._record(
-            self.MeetingCancelled,
-            actor,
-            day,
-            meeting_id=meeting.id,
-            council=meeting.council,
-            date=meeting.date.isoformat(),
-            reason=why,
+        meeting, why = self._planned(meeting_id_, reason, "cancel it again")
+        self._record_adjustment(
+            self.MeetingCancelled, actor, day, meeting, why, date=meeting.date.isoformat()
         )
         return self.get(meeting.id)
 
@@ -309,6 +296,35 @@ class CalendarYear(Aggregate):
         self, event_class: type[Event], actor: Mapping[str, str], day: date, **fields: Any
     ) -> None:
         self.trigger_event(event_class, actor=dict(actor), effective_date=day.isoformat(), **fields)
+
+    def _planned(self, meeting_id_: str, reason: object, refused: str) -> tuple[Meeting, str]:
+        """The planned meeting an adjustment changes and the reason given for it; a
+        cancelled meeting is refused (`refused`: what cannot be done to it)."""
+        meeting = self.get(meeting_id_)
+        why = text(reason, "reason")
+        if meeting.cancelled:
+            raise MeetingCancelledError(meeting.id, refused)
+        return meeting, why
+
+    def _record_adjustment(
+        self,
+        event_class: type[Event],
+        actor: Mapping[str, str],
+        day: date,
+        meeting: Meeting,
+        why: str,
+        **fields: Any,
+    ) -> None:
+        """Record an adjustment of `meeting`: its id and council, `fields`, the reason."""
+        self._record(
+            event_class,
+            actor,
+            day,
+            meeting_id=meeting.id,
+            council=meeting.council,
+            **fields,
+            reason=why,
+        )
 
     def _free_working_day(
         self, strategy: Strategy, council: str, value: object, moving: str | None

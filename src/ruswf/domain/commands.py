@@ -20,7 +20,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, dataclass_transform
 
 from ruswf.domain.calendar import MeetingCalendar
 from ruswf.domain.content import TEXT_MAX, TITLE_MAX, text, texts
@@ -115,9 +115,16 @@ class Context:
 # -- the commands -------------------------------------------------------------------
 
 
+@dataclass_transform(
+    frozen_default=True, kw_only_default=True, field_specifiers=(dataclasses.field, spec)
+)
 @dataclass(frozen=True, kw_only=True)
 class Command:
-    """Base of every command: the optional business date of the action."""
+    """Base of every command: the optional business date of the action.
+
+    A command is a subclass naming its action, `class Submit(Command, action="submit")`,
+    and is made a frozen, keyword-only dataclass by this base (so every command is one;
+    it takes no `@dataclass` of its own)."""
 
     action: ClassVar[str]
     effective_date: date | None = spec(
@@ -129,6 +136,15 @@ class Command:
         widget="date",
         default=None,
     )
+
+    def __init_subclass__(cls, *, action: str | None = None, **options: Any) -> None:
+        """Make `cls` a command of `action` (a subclass of a command: of its action)."""
+        super().__init_subclass__(**options)
+        if action is not None:
+            cls.action = action
+        elif not hasattr(cls, "action"):
+            raise TypeError(f"{cls.__name__} does not name its action")
+        dataclass(frozen=True, kw_only=True)(cls)
 
     def normalised(self) -> Self:
         """A copy with every field checked against its `Spec` (texts trimmed)."""
@@ -143,14 +159,17 @@ def _text_spec(sv: str, en: str, **options: Any) -> Any:
     return spec(sv, en, widget="textarea", **options)
 
 
+def _several(sv: str, en: str, choices_from: str, **options: Any) -> Any:
+    """An optional field holding any number of the strategy's `choices_from`."""
+    return spec(sv, en, widget="multiselect", choices_from=choices_from, default=(), **options)
+
+
 REASON = {"sv": "Motivering", "en": "Reason"}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Propose(Command):
+class Propose(Command, action="propose"):
     """Draft a new initiative (creates it in `proposal`)."""
 
-    action: ClassVar[str] = "propose"
     title: str = spec("Titel", "Title", max_length=TITLE_MAX, example="Filmfond")
     summary: str = _text_spec(
         "Sammanfattning",
@@ -169,29 +188,14 @@ class Propose(Command):
         choices_from="actors",
         example="region_vasternorrland",
     )
-    priorities: list[str] = spec(
-        "Prioriteringar",
-        "Priorities",
-        widget="multiselect",
-        choices_from="priorities",
-        default=(),
-        example=["smart_specialisation"],
+    priorities: list[str] = _several(
+        "Prioriteringar", "Priorities", "priorities", example=["smart_specialisation"]
     )
-    partner_actors: list[str] = spec(
-        "Samverkande aktörer",
-        "Partner actors",
-        widget="multiselect",
-        choices_from="actors",
-        default=(),
-        example=["kramfors"],
+    partner_actors: list[str] = _several(
+        "Samverkande aktörer", "Partner actors", "actors", example=["kramfors"]
     )
-    principles: list[str] = spec(
-        "Principer",
-        "Principles",
-        widget="multiselect",
-        choices_from="principles",
-        default=(),
-        example=["try_and_learn"],
+    principles: list[str] = _several(
+        "Principer", "Principles", "principles", example=["try_and_learn"]
     )
     arena: int | None = spec(
         "Arena",
@@ -227,11 +231,9 @@ class Propose(Command):
         return {f.name: _plain(getattr(self, f.name)) for f in content_fields()}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Submit(Command):
+class Submit(Command, action=Action.SUBMIT.value):
     """Send the proposal to the strategic group for council preparation."""
 
-    action: ClassVar[str] = Action.SUBMIT.value
     comment: str | None = _text_spec(
         "Kommentar",
         "Comment",
@@ -240,11 +242,9 @@ class Submit(Command):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Revise(Command):
+class Revise(Command, action=Action.REVISE.value):
     """Change content fields (the fields of `Propose`, each optional) while editable."""
 
-    action: ClassVar[str] = Action.REVISE.value
     changes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     comment: str | None = _text_spec(
         "Kommentar", "Comment", default=None, example="Förtydligad efter beredningen."
@@ -260,19 +260,15 @@ class Revise(Command):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ReturnForRevision(Command):
+class ReturnForRevision(Command, action=Action.RETURN_FOR_REVISION.value):
     """Send it back to the proposer for revision."""
 
-    action: ClassVar[str] = Action.RETURN_FOR_REVISION.value
     reason: str = _text_spec(**REASON, example="Underlaget behöver kompletteras med finansiering.")
 
 
-@dataclass(frozen=True, kw_only=True)
-class RecordPreparation(Command):
+class RecordPreparation(Command, action=Action.RECORD_PREPARATION.value):
     """Record the strategic group's memo and recommendation."""
 
-    action: ClassVar[str] = Action.RECORD_PREPARATION.value
     memo: str = _text_spec(
         "Beredningspromemoria",
         "Preparation memo",
@@ -287,40 +283,32 @@ class RecordPreparation(Command):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Schedule(Command):
+class Schedule(Command, action=Action.SCHEDULE.value):
     """Put it on the agenda of a council meeting of the annual cycle."""
 
-    action: ClassVar[str] = Action.SCHEDULE.value
     council: str = spec(
         "Råd", "Council", widget="select", choices_from="deciding_councils", example="rsr"
     )
     meeting_date: date = spec("Mötesdatum", "Meeting date", widget="date", example="2026-03-19")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Approve(Command):
+class Approve(Command, action=Action.APPROVE.value):
     """Record the council's approval; the initiative moves to follow-up."""
 
-    action: ClassVar[str] = Action.APPROVE.value
     decision_text: str = _text_spec(
         "Beslutstext", "Decision text", example="Rådet ställer sig bakom 'Filmfond'."
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Reject(Command):
+class Reject(Command, action=Action.REJECT.value):
     """Record the council's rejection (avslag)."""
 
-    action: ClassVar[str] = Action.REJECT.value
     reason: str = _text_spec(**REASON, example="Ryms inte inom prioriteringarna.")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Defer(Command):
+class Defer(Command, action=Action.DEFER.value):
     """Table the decision (bordläggning) to a later meeting of the same council."""
 
-    action: ClassVar[str] = Action.DEFER.value
     reason: str = _text_spec(**REASON, example="Underlaget behöver kompletteras.")
     meeting_date: date = spec(
         "Nytt mötesdatum",
@@ -332,19 +320,15 @@ class Defer(Command):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ReferBack(Command):
+class ReferBack(Command, action=Action.REFER_BACK.value):
     """Send it back for further preparation (återremiss)."""
 
-    action: ClassVar[str] = Action.REFER_BACK.value
     reason: str = _text_spec(**REASON, example="Återremiss för förankring.")
 
 
-@dataclass(frozen=True, kw_only=True)
-class ReportProgress(Command):
+class ReportProgress(Command, action=Action.REPORT_PROGRESS.value):
     """Report progress for one reporting period."""
 
-    action: ClassVar[str] = Action.REPORT_PROGRESS.value
     period: str = spec(
         "Rapportperiod",
         "Reporting period",
@@ -379,11 +363,9 @@ class ReportProgress(Command):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Close(Command):
+class Close(Command, action=Action.CLOSE.value):
     """Close with a final report and at least one lesson learned."""
 
-    action: ClassVar[str] = Action.CLOSE.value
     final_report: str = _text_spec(
         "Slutrapport", "Final report", example="Slutrapport: målen är uppnådda."
     )
@@ -398,11 +380,9 @@ class Close(Command):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Withdraw(Command):
+class Withdraw(Command, action=Action.WITHDRAW.value):
     """Withdraw the initiative (by its proposer)."""
 
-    action: ClassVar[str] = Action.WITHDRAW.value
     reason: str = _text_spec(**REASON, example="Genomförs inom ordinarie verksamhet.")
 
 

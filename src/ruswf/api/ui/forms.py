@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruswf.api.ui.i18n import t
+from ruswf.app.labels import CATALOGUE, Pair, pairs
 from ruswf.domain.commands import FieldInfo
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import Strategy
@@ -18,23 +19,13 @@ from ruswf.domain.strategy import Strategy
 CONTROL_FIELDS = frozenset({"csrf_token", "expected_version", "idempotency_key"})
 """Hidden inputs every form carries that are not part of the command."""
 
-CHOICE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "recommendation": {
-        "approve": ("Bifall", "Approve"),
-        "reject": ("Avslag", "Reject"),
-        "other": ("Annat", "Other"),
-    },
-    "status": {
-        "on_track": ("Enligt plan", "On track"),
-        "at_risk": ("Risk för avvikelse", "At risk"),
-        "off_track": ("Avviker från planen", "Off track"),
-    },
+CHOICE_LABELS: dict[str, dict[str, Pair]] = {
+    name: pairs(choices) for name, choices in CATALOGUE["choices"].items()
 }
+"""For a command field with fixed choices: each choice → (Swedish, English)."""
 
-INDICATOR_FORMAT = (
-    "En indikator per rad: namn; enhet; utgångsvärde; målvärde (t.ex. Nya jobb; antal; 0; 20).",
-    "One indicator per line: name; unit; baseline; target (e.g. New jobs; count; 0; 20).",
-)
+INDICATOR_FORMAT = pairs(CATALOGUE["forms"])["indicator_format"]
+"""How a form asks for indicators, after the field's own hint: (Swedish, English)."""
 
 REASONS_SV: dict[str, str] = {
     "is required": "Fyll i {label}",

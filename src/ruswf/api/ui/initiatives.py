@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from cachetools import LRUCache, cached
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
@@ -51,17 +51,36 @@ Text = Annotated[str | None, Query(max_length=200)]
 # -- the board -------------------------------------------------------------------------
 
 
-def board_rows(
-    page: Page,
-    goal_area: str | None,
-    lead_actor: str | None,
-    council: str | None,
-    q: str | None,
-) -> list[dict[str, Any]]:
-    """Every initiative matching the filters (goal area, lead actor, the council whose
-    agenda it is on, words of the title), most recently changed first."""
+@dataclass(frozen=True)
+class BoardFilters:
+    """The board's filters, query parameters of the board and of its CSV download."""
+
+    goal_area: str | None = None
+    lead_actor: str | None = None
+    council: str | None = None
+    """The council whose agenda an initiative is on."""
+    q: str | None = None
+    """Words of the title (or id)."""
+
+    def given(self) -> dict[str, str]:
+        """The filters that are set, for the page's form and links."""
+        return {name: value for name, value in asdict(self).items() if value}
+
+
+def _board_filters(
+    goal_area: Text = None, lead_actor: Text = None, council: Text = None, q: Text = None
+) -> BoardFilters:
+    return BoardFilters(goal_area, lead_actor, council, q)
+
+
+Filters = Annotated[BoardFilters, Depends(_board_filters)]
+
+
+def board_rows(page: Page, filters: BoardFilters) -> list[dict[str, Any]]:
+    """Every initiative matching the filters, most recently changed first."""
+    goal_area, lead_actor, council = filters.goal_area, filters.lead_actor, filters.council
     rows, _ = actions.board(page.projections(), goal_area=goal_area, lead_actor=lead_actor)
-    words = (q or "").casefold().split()
+    words = (filters.q or "").casefold().split()
     return [
         r
         for r in rows
@@ -103,33 +122,22 @@ def _columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _filters(
-    goal_area: str | None, lead_actor: str | None, council: str | None, q: str | None
-) -> dict[str, str]:
-    given = {"goal_area": goal_area, "lead_actor": lead_actor, "council": council, "q": q}
-    return {k: v for k, v in given.items() if v}
-
-
 @router.get("/initiatives")
 def board(
     page: SignedIn,
-    goal_area: Text = None,
-    lead_actor: Text = None,
-    council: Text = None,
-    q: Text = None,
+    filters: Filters,
     view: Annotated[str, Query(pattern="^(board|table)$")] = "board",
     sort: Annotated[str, Query(max_length=30)] = "last_change",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
 ) -> Response:
-    filters = _filters(goal_area, lead_actor, council, q)
     if sort not in SORTS:
         sort = "last_change"
     ordered: list[dict[str, Any]] = []
-    if view == "board" and not council and not q:
-        columns = board_columns(page, goal_area, lead_actor)
+    if view == "board" and not filters.council and not filters.q:
+        columns = board_columns(page, filters.goal_area, filters.lead_actor)
         total = sum(c["total"] for c in columns)
     else:
-        rows = board_rows(page, goal_area, lead_actor, council, q)
+        rows = board_rows(page, filters)
         total = len(rows)
         ordered = sorted(rows, key=lambda r: str(r.get(sort) or ""), reverse=order == "desc")
         columns = _columns(rows)
@@ -138,7 +146,7 @@ def board(
         columns=columns,
         table=ordered[:TABLE_PAGE],
         total=total,
-        filters=filters,
+        filters=filters.given(),
         view=view,
         sort=sort,
         order=order,
@@ -148,14 +156,8 @@ def board(
 
 
 @router.get("/initiatives.csv")
-def board_csv(
-    page: SignedIn,
-    goal_area: Text = None,
-    lead_actor: Text = None,
-    council: Text = None,
-    q: Text = None,
-) -> Response:
-    rows = board_rows(page, goal_area, lead_actor, council, q)
+def board_csv(page: SignedIn, filters: Filters) -> Response:
+    rows = board_rows(page, filters)
     header = (
         "id",
         "title",

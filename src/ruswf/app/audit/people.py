@@ -148,25 +148,16 @@ class Person:
 
     def public(self) -> dict[str, Any]:
         """What views show for a reference: the data, or "[raderad]" in its place."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "phone": self.phone,
-            "organisation": self.organisation,
-            "erased": self.erased,
-        }
+        return {name: getattr(self, name) for name in PUBLIC_FIELDS}
+
+
+PUBLIC_FIELDS = ("id", "name", "email", "phone", "organisation", "erased")
+"""What views show of a person a reference names (`Person.public`, `unknown`)."""
 
 
 def unknown(person_id: str) -> dict[str, Any]:
-    return {
-        "id": person_id,
-        "name": UNKNOWN,
-        "email": None,
-        "phone": None,
-        "organisation": None,
-        "erased": False,
-    }
+    """What views show for a reference to a person the registry does not have."""
+    return dict.fromkeys(PUBLIC_FIELDS) | {"id": person_id, "name": UNKNOWN, "erased": False}
 
 
 def _person(row: dict[str, Any]) -> Person:

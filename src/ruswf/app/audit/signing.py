@@ -20,10 +20,11 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -46,38 +47,56 @@ class HeadFileError(ValueError):
 def load_private_key(value: str) -> Ed25519PrivateKey:
     """An Ed25519 private key from a file path or a value: PEM (PKCS#8), or the raw
     32-byte seed as base64 or hex."""
-    text = _file_or_value(value)
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                raise SigningKeyError("RUSWF_LEDGER_SIGNING_KEY: not an Ed25519 key")
-            return key
-        return Ed25519PrivateKey.from_private_bytes(_raw32(text))
-    except (ValueError, TypeError) as error:
-        if isinstance(error, SigningKeyError):
-            raise
-        raise SigningKeyError(
-            "RUSWF_LEDGER_SIGNING_KEY: expected a path to a PEM file, a PEM value, or a"
-            " 32-byte Ed25519 seed as base64 or hex"
-        ) from None
+    return _load_key(
+        value,
+        Ed25519PrivateKey,
+        lambda pem: serialization.load_pem_private_key(pem, password=None),
+        Ed25519PrivateKey.from_private_bytes,
+        not_ed25519="RUSWF_LEDGER_SIGNING_KEY: not an Ed25519 key",
+        unreadable="RUSWF_LEDGER_SIGNING_KEY: expected a path to a PEM file, a PEM value, or a"
+        " 32-byte Ed25519 seed as base64 or hex",
+    )
 
 
 def load_public_key(value: str) -> Ed25519PublicKey:
     """An Ed25519 public key from a file path or a value: PEM, or 32 raw bytes as
     base64 or hex."""
+    return _load_key(
+        value,
+        Ed25519PublicKey,
+        serialization.load_pem_public_key,
+        Ed25519PublicKey.from_public_bytes,
+        not_ed25519="not an Ed25519 public key",
+        unreadable="not an Ed25519 public key (PEM, base64 or hex)",
+    )
+
+
+Key = TypeVar("Key", Ed25519PrivateKey, Ed25519PublicKey)
+
+
+def _load_key(
+    value: str,
+    kind: type[object],
+    from_pem: Callable[[bytes], object],
+    from_raw: Callable[[bytes], Key],
+    *,
+    not_ed25519: str,
+    unreadable: str,
+) -> Key:
+    """A key of `kind` from a file path or a value: PEM, or 32 raw bytes as base64 or hex;
+    a `SigningKeyError` with `not_ed25519` (a PEM key of another kind) or `unreadable`."""
     text = _file_or_value(value)
     try:
         if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(text.encode())
-            if not isinstance(key, Ed25519PublicKey):
-                raise SigningKeyError("not an Ed25519 public key")
-            return key
-        return Ed25519PublicKey.from_public_bytes(_raw32(text))
+            key = from_pem(text.encode())
+            if not isinstance(key, kind):
+                raise SigningKeyError(not_ed25519)
+            return cast(Key, key)  # `kind` is the class of `Key` (mypy cannot say so)
+        return from_raw(_raw32(text))
     except (ValueError, TypeError) as error:
         if isinstance(error, SigningKeyError):
             raise
-        raise SigningKeyError("not an Ed25519 public key (PEM, base64 or hex)") from None
+        raise SigningKeyError(unreadable) from None
 
 
 def _file_or_value(value: str) -> str:

@@ -21,7 +21,7 @@ head changed (it recomputes the ledger hash without reading the ledger table).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -48,19 +48,12 @@ class VerifyResult:
     first_bad: dict[str, Any] | None
     sealed: int = 0
     pending: int = 0
-    snapshots: int = 0
+    snapshots_checked: int = 0
     ledger: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "checked": self.checked,
-            "first_bad": self.first_bad,
-            "sealed": self.sealed,
-            "pending": self.pending,
-            "snapshots_checked": self.snapshots,
-            "ledger": self.ledger,
-        }
+        """The result as `ruswf audit verify` and `GET /api/v1/audit/verify` answer it."""
+        return asdict(self)
 
 
 class _Bad(Exception):
@@ -272,17 +265,6 @@ class HeadCheck:
     found: str
     found_count: int
     reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "position": self.position,
-            "count": self.count,
-            "expected_ledger_hash": self.expected,
-            "found_ledger_hash": self.found,
-            "found_count": self.found_count,
-            "reason": self.reason,
-        }
 
 
 def recompute_head(app: RusApp, position: int) -> tuple[str, int]:

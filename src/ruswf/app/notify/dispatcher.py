@@ -42,6 +42,7 @@ from ruswf.app.notify.webhooks import (
 )
 from ruswf.app.notify.webhooks import signature as sign
 from ruswf.app.service import RusApp
+from ruswf.app.threads import StoppableThread
 from ruswf.domain.initiative import Initiative
 
 log = structlog.get_logger("ruswf.webhooks")
@@ -336,15 +337,13 @@ class DispatcherRunner:
         self.factory = factory
         self.interval = interval
         self.dispatcher: Dispatcher | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop: StoppableThread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="ruswf-webhooks", daemon=True)
-        self._thread.start()
+        self._loop = StoppableThread(self._run, "ruswf-webhooks").start()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 if self.dispatcher is None:
                     self.dispatcher = self.factory()
@@ -352,16 +351,15 @@ class DispatcherRunner:
                 handled = self.dispatcher.run_once()
             except Exception as error:  # the store may be down: try again later
                 log.warning("webhooks_poll_failed", error=f"{type(error).__name__}: {error}")
-                self._stop.wait(1.0)
+                stop.wait(1.0)
                 continue
             if not handled:
                 self.dispatcher.finished.wait(self.interval)
                 self.dispatcher.finished.clear()
 
     def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop(timeout)
+            self._loop = None
         if self.dispatcher is not None:
             self.dispatcher.close()

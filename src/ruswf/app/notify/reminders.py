@@ -61,6 +61,10 @@ class ObligationSource(Protocol):
     def __call__(self, today: date) -> list[dict[str, Any]]: ...
 
 
+_FACTS = ("kind", "initiative_id", "period", "organisation", "person_id", "day", "actor")
+"""What every reminder event repeats (`Reminder.Event`), besides its date (the day)."""
+
+
 class Reminder(Aggregate):
     """One reminder: of one obligation, to one person, on one day."""
 
@@ -131,16 +135,7 @@ class Reminder(Aggregate):
         self.message_id: str | None = None
 
     def _facts(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "initiative_id": self.initiative_id,
-            "period": self.period,
-            "organisation": self.organisation,
-            "person_id": self.person_id,
-            "day": self.day,
-            "actor": self.actor,
-            "effective_date": self.day,
-        }
+        return {name: getattr(self, name) for name in _FACTS} | {"effective_date": self.day}
 
     def reclaim(self, claimed_by: str) -> None:
         self.trigger_event(self.ReminderReclaimed, claimed_by=claimed_by, **self._facts())

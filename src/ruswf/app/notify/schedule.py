@@ -26,6 +26,7 @@ from ruswf.app.notify.reminders import ObligationSource, Reminders, RunReport
 from ruswf.app.notify.webhooks import WebhookStore
 from ruswf.app.service import RusApp
 from ruswf.app.settings import SettingsError
+from ruswf.app.threads import StoppableThread
 
 log = structlog.get_logger("ruswf.schedule")
 
@@ -125,8 +126,7 @@ class BackgroundJobs:
         self.people = people
         self.obligations = obligations
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._reminders: StoppableThread | None = None
         self.job: ReminderJob | None = None
         self.schedule = Schedule.parse(settings.reminder_schedule)
         self.sends_reminders = bool(self.schedule and settings.smtp_host and settings.smtp_from)
@@ -138,12 +138,11 @@ class BackgroundJobs:
         if self.dispatcher is not None:
             self.dispatcher.start()
         if self.sends_reminders:
-            self._thread = threading.Thread(target=self._tick, name="ruswf-reminders", daemon=True)
-            self._thread.start()
+            self._reminders = StoppableThread(self._tick, "ruswf-reminders").start()
         return self
 
-    def _tick(self) -> None:
-        while not self._stop.is_set():
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 if self.job is None:  # made here: a store down at start only delays it
                     assert self.schedule is not None
@@ -153,11 +152,10 @@ class BackgroundJobs:
                 self.job.run_once(self._clock())
             except Exception as error:  # the store may be down: the next tick tries again
                 log.warning("scheduled_reminders_error", error=f"{type(error).__name__}: {error}")
-            self._stop.wait(TICK_SECONDS)
+            stop.wait(TICK_SECONDS)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10.0)
+        if self._reminders is not None:
+            self._reminders.stop(10.0)
         if self.dispatcher is not None:
             self.dispatcher.stop()

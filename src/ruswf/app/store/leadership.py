@@ -31,6 +31,7 @@ import structlog
 
 from ruswf.app.settings import Settings
 from ruswf.app.store.locks import LeaderLock, leader_lock
+from ruswf.app.threads import StoppableThread
 
 log = structlog.get_logger("ruswf.leadership")
 
@@ -53,10 +54,8 @@ class LeaderJob:
         self.interval = interval
         self._lock = lock
         self._job = job
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._job_stop = threading.Event()
-        self._job_thread: threading.Thread | None = None
+        self._contending: StoppableThread | None = None
+        self._job_run: StoppableThread | None = None
         self._leading = False
         self.since: datetime | None = None
         self.elections = 0
@@ -70,31 +69,26 @@ class LeaderJob:
     @property
     def running(self) -> bool:
         """Whether this process is contending (or leading)."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._contending is not None and self._contending.is_alive()
 
     def start(self) -> None:
         """Start contending (idempotent)."""
         if self.running:
             return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._contend, name=f"ruswf-leader-{self.name}", daemon=True
-        )
-        self._thread.start()
+        self._contending = StoppableThread(self._contend, f"ruswf-leader-{self.name}").start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the job (a batch in progress finishes first) and give the lock up."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        if self._contending is not None:
+            self._contending.stop(timeout)
+            self._contending = None
 
     # -- the contending thread -------------------------------------------------------------
 
-    def _contend(self) -> None:
+    def _contend(self, stop: threading.Event) -> None:
         failures = 0
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 try:
                     self._step()
                 except Exception as error:  # the store's drivers raise many kinds
@@ -108,10 +102,10 @@ class LeaderJob:
                             error=f"{type(error).__name__}: {error}".splitlines()[0],
                             failures=failures,
                         )
-                    self._stop.wait(min(self.interval * failures, MAX_CONTEND_BACKOFF))
+                    stop.wait(min(self.interval * failures, MAX_CONTEND_BACKOFF))
                     continue
                 failures = 0
-                self._stop.wait(self.interval)
+                stop.wait(self.interval)
         finally:
             self._stop_job(timeout=30.0)
             was_leading = self._leading
@@ -124,11 +118,11 @@ class LeaderJob:
         if self._leading:
             if not self._lock.held():
                 self._lose("lock_lost")
-            elif self._job_thread is not None and not self._job_thread.is_alive():
+            elif self._job_run is not None and not self._job_run.is_alive():
                 log.warning("leader_job_exited", job=self.name)
                 self._start_job()  # the job should run as long as we lead: run it again
             return
-        if self._job_thread is not None and self._job_thread.is_alive():
+        if self._job_run is not None and self._job_run.is_alive():
             return  # the job of an earlier term is still finishing its batch
         if self._lock.try_acquire():
             self._leading = True
@@ -138,24 +132,20 @@ class LeaderJob:
             self._start_job()
 
     def _start_job(self) -> None:
-        self._job_stop = threading.Event()
-        self._job_thread = threading.Thread(
-            target=self._job, args=(self._job_stop,), name=f"ruswf-job-{self.name}", daemon=True
-        )
-        self._job_thread.start()
+        self._job_run = StoppableThread(self._job, f"ruswf-job-{self.name}").start()
 
     def _lose(self, reason: str) -> None:
         """The lock is gone: stop the job now; contend again once it has returned."""
         self._leading = False
-        self._job_stop.set()
+        if self._job_run is not None:
+            self._job_run.stopping.set()
         self._lock.release()
         log.warning("leader_lost", job=self.name, reason=reason, pid=os.getpid())
 
     def _stop_job(self, timeout: float) -> None:
-        self._job_stop.set()
-        if self._job_thread is not None:
-            self._job_thread.join(timeout)
-            self._job_thread = None
+        if self._job_run is not None:
+            self._job_run.stop(timeout)
+            self._job_run = None
 
 
 def leader_job(

@@ -99,21 +99,21 @@ class AnnualCycle(ReadModel):
 
     name = "annual_cycle"
     version = 2
+    initiatives = CYCLE_INITIATIVES
     tables = (
         CYCLE_INITIATIVES,
         CYCLE_FACTS,
         CYCLE_REPORTS,
     )
 
+    def proposed_values(self, event: Initiative.Proposed) -> dict[str, Any]:
+        return {"proposed_on": day(event.effective_date)}
+
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
         iid = str(event.originator_id)
         match event:
             case Initiative.Proposed():
-                proposed_on = day(event.effective_date)
-                CYCLE_INITIATIVES.insert_proposed(session, event, proposed_on=proposed_on)
-                self._fact(session, iid, position, "proposed", proposed_on)
-            case Initiative.Revised():
-                CYCLE_INITIATIVES.revise(session, iid, event.changes)
+                self._fact(session, iid, position, "proposed", day(event.effective_date))
             case Initiative.Approved():
                 meeting = day(event.meeting_date)
                 self._fact(

@@ -13,12 +13,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from projections.store import Row, Session, Table, View, ViewSpec
+from projections.store import Json, Row, Session, Table, View, ViewSpec
 from ruswf.domain.calendar import CalendarYear
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import ReportingPeriod, Strategy
@@ -82,10 +83,28 @@ class ReadModel(Projection[View], ABC):
         """Apply a batch read from position `expected`, in one transaction."""
         return self.view.apply_batch(batch, self._apply_one, expected)
 
+    initiatives: ClassVar[InitiativeTable | None] = None
+    """The model's table with a row per initiative (one of `tables`), if it has one: its
+    row is inserted when the initiative is proposed and its content kept in step with
+    revisions here, before `apply` sees the event."""
+
     def _apply_one(self, session: Session, event: Any, tracking: Tracking) -> None:
         if isinstance(event, self.event_types):
+            if self.initiatives is not None:
+                self._keep_initiative(self.initiatives, session, event)
             # `event_types` names what this projection's `apply` takes.
             self.apply(session, event, tracking.notification_id)  # type: ignore[arg-type]
+
+    def _keep_initiative(self, table: InitiativeTable, session: Session, event: Any) -> None:
+        if isinstance(event, Initiative.Proposed):
+            table.insert_proposed(session, event, **self.proposed_values(event))
+        elif isinstance(event, Initiative.Revised):
+            table.revise(session, str(event.originator_id), event.changes)
+
+    def proposed_values(self, event: Initiative.Proposed) -> dict[str, Any]:
+        """The values of the `initiatives` row's own columns when it is proposed (the
+        columns not given are NULL)."""
+        return {}
 
     @abstractmethod
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
@@ -146,15 +165,28 @@ class InitiativeTable(Table):
         columns = {"initiative_id": "text PRIMARY KEY", **key_and_content, **self.columns}
         object.__setattr__(self, "columns", columns)
 
+    def content_values(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of the content columns `content` names (a jsonb one as `Json`)."""
+        json_columns = self._json_content
+        return {
+            column: Json(content[column]) if column in json_columns else content[column]
+            for column in self.content
+            if column in content
+        }
+
+    @cached_property
+    def _json_content(self) -> frozenset[str]:
+        return self.columns_of_type("jsonb") & frozenset(self.content)
+
     def insert_proposed(self, session: Session, event: Initiative.Proposed, **values: Any) -> None:
         """Insert the proposed initiative's row: its id, its content and the other
         `values` given (the columns not given are NULL)."""
-        content = {column: event.content[column] for column in self.content}
+        content = self.content_values(event.content)
         self.insert(session, {"initiative_id": str(event.originator_id), **content, **values})
 
     def revise(self, session: Session, initiative_id: str, changes: Mapping[str, Any]) -> None:
         """Copy a revision's changes to the content into the initiative's row."""
-        changed = {k: v for k, v in changes.items() if k in self.content}
+        changed = self.content_values(changes)
         if changed:
             assignments = ", ".join(f"{column} = :{column}" for column in changed)
             session.execute(

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any, TypedDict, Unpack
 
-from projections.base import InitiativeEvent, InitiativeTable, Page, ReadModel, day, equal_to
+from projections.base import (
+    CONTENT_COLUMNS,
+    InitiativeEvent,
+    InitiativeTable,
+    Page,
+    ReadModel,
+    day,
+    equal_to,
+)
 from projections.store import Json, Session, Table
 from ruswf.domain.initiative import Initiative
 
@@ -15,6 +23,7 @@ LESSON_INITIATIVES = InitiativeTable(
     {
         "principles": "jsonb NOT NULL",
     },
+    content=(*CONTENT_COLUMNS, "principles"),
 )
 
 LESSONS = Table(
@@ -62,6 +71,7 @@ class Lessons(ReadModel):
 
     name = "lessons"
     version = 1
+    initiatives = LESSON_INITIATIVES
     tables = (
         LESSON_INITIATIVES,
         LESSONS,
@@ -70,9 +80,6 @@ class Lessons(ReadModel):
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
         iid = str(event.originator_id)
         match event:
-            case Initiative.Proposed():
-                principles = Json(event.content["principles"])
-                LESSON_INITIATIVES.insert_proposed(session, event, principles=principles)
             case Initiative.Revised():
                 self._revise(session, iid, event.changes)
             case Initiative.ProgressReported():
@@ -84,18 +91,12 @@ class Lessons(ReadModel):
                 pass
 
     def _revise(self, session: Session, iid: str, changes: dict[str, Any]) -> None:
-        changed = {
-            k: Json(v) if k == "principles" else v
-            for k, v in changes.items()
-            if k in ("title", "goal_area", "lead_actor", "principles")
-        }
+        """Copy a revision's changes to the initiative's lessons (its own row is already
+        revised: `initiatives`)."""
+        changed = LESSON_INITIATIVES.content_values(changes)
         if not changed:
             return
         assignments = ", ".join(f"{column} = :{column}" for column in changed)
-        session.execute(
-            f"UPDATE {{proj_lesson_initiatives}} SET {assignments} WHERE initiative_id = :id",
-            {**changed, "id": iid},
-        )
         # Lessons come in follow-up, after the last possible revision; kept in step anyway.
         rows = session.fetchall(
             "SELECT position, seq, lesson FROM {proj_lessons} WHERE initiative_id = :id",

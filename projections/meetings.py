@@ -100,6 +100,7 @@ class Meetings(ReadModel):
     name = "meetings"
     version = 2
     event_types = (*ReadModel.event_types, *CALENDAR_EVENT_TYPES)
+    initiatives = MEETING_INITIATIVES
     tables = (
         MEETING_INITIATIVES,
         MEETING_AGENDA,
@@ -116,10 +117,6 @@ class Meetings(ReadModel):
             return
         iid = str(event.originator_id)
         match event:
-            case Initiative.Proposed():
-                MEETING_INITIATIVES.insert_proposed(session, event)
-            case Initiative.Revised():
-                MEETING_INITIATIVES.revise(session, iid, event.changes)
             case Initiative.Scheduled():
                 self._put_on_agenda(
                     session, iid, event.council, day(event.meeting_date), event, position

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from projections.base import (
     OBLIGATION_STATUSES,
@@ -69,11 +69,24 @@ REPORTING_PERIODS = Table(
 )
 
 
+class ObligationFilters(TypedDict, total=False):
+    """What the obligations are filtered by (a filter left out or None: any)."""
+
+    actor: str | None
+    """The initiative's lead actor."""
+    period: str | None
+    """The reporting period (`2026-T1`)."""
+    status: str | None
+    """due | submitted | overdue."""
+    initiative_id: str | None
+
+
 class Obligations(ReadModel):
     """Who owes which progress report for which period."""
 
     name = "obligations"
     version = 1
+    initiatives = OBLIGATION_INITIATIVES
     tables = (
         OBLIGATION_INITIATIVES,
         OBLIGATION_REPORTS,
@@ -125,10 +138,6 @@ class Obligations(ReadModel):
     def apply(self, session: Session, event: InitiativeEvent, position: int) -> None:
         iid = str(event.originator_id)
         match event:
-            case Initiative.Proposed():
-                OBLIGATION_INITIATIVES.insert_proposed(session, event)
-            case Initiative.Revised():
-                OBLIGATION_INITIATIVES.revise(session, iid, event.changes)
             case Initiative.Approved():
                 session.execute(
                     "UPDATE {proj_obligation_initiatives} SET approval_period = :period,"
@@ -169,16 +178,11 @@ class Obligations(ReadModel):
     # -- queries ------------------------------------------------------------------------
 
     def obligations(
-        self,
-        today: date,
-        *,
-        actor: str | None = None,
-        period: str | None = None,
-        status: str | None = None,
-        initiative_id: str | None = None,
+        self, today: date, **filters: Unpack[ObligationFilters]
     ) -> list[dict[str, Any]]:
-        """Every obligation as of `today`, by due date; filtered by lead actor, period,
-        status (due | submitted | overdue) and initiative."""
+        """Every obligation as of `today`, by due date, that meets every given filter."""
+        actor, period = filters.get("actor"), filters.get("period")
+        status, initiative_id = filters.get("status"), filters.get("initiative_id")
         wanted_period = self.strategy.period(period).id if period is not None else None
         if status is not None and status not in OBLIGATION_STATUSES:
             raise ValidationError("status", f"must be one of {', '.join(OBLIGATION_STATUSES)}")

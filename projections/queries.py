@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar, Unpack
 
@@ -15,7 +15,7 @@ from projections.base import Page, ReadModel
 from projections.board import Board, BoardFilters
 from projections.lessons import LessonFilters, Lessons
 from projections.meetings import Meetings
-from projections.obligations import Obligations
+from projections.obligations import ObligationFilters, Obligations
 from ruswf.app.csvsafe import write_csv
 from ruswf.app.service import RusApp
 from ruswf.domain.errors import ValidationError
@@ -52,9 +52,7 @@ class Queries:
 
     def board(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[BoardFilters]) -> Page:
         """One page of the initiative board and the number of matching initiatives."""
-        _page(limit, offset)
-        _texts(**filters)
-        return self._model(Board).rows(limit=limit, offset=offset, **filters)
+        return _paged(self._model(Board).rows, limit, offset, filters)
 
     # -- meetings ----------------------------------------------------------------------
 
@@ -80,23 +78,12 @@ class Queries:
         return self._model(AnnualCycle).report(_year(year), today or self.today())
 
     def obligations(
-        self,
-        actor: str | None = None,
-        period: str | None = None,
-        status: str | None = None,
-        today: date | None = None,
-        initiative_id: str | None = None,
+        self, *, today: date | None = None, **filters: Unpack[ObligationFilters]
     ) -> list[dict[str, Any]]:
-        """Progress reports owed as of `today`, with status due | submitted | overdue
-        (of one initiative, with `initiative_id`)."""
-        _texts(actor=actor, period=period, status=status, initiative_id=initiative_id)
-        return self._model(Obligations).obligations(
-            today or self.today(),
-            actor=actor,
-            period=period,
-            status=status,
-            initiative_id=initiative_id,
-        )
+        """Progress reports owed as of `today` (default: today), with status due |
+        submitted | overdue."""
+        _texts(**filters)
+        return self._model(Obligations).obligations(today or self.today(), **filters)
 
     def har_och_nu(self, today: date | None = None) -> dict[str, Any]:
         """The "Här och nu" status report: what is in flight per goal area, what is at
@@ -139,17 +126,13 @@ class Queries:
         self, *, limit: int = 50, offset: int = 0, **filters: Unpack[LessonFilters]
     ) -> Page:
         """One page of lessons learned (every word of `q` must match) and the total."""
-        _page(limit, offset)
-        _texts(**filters)
-        return self._model(Lessons).search(limit=limit, offset=offset, **filters)
+        return _paged(self._model(Lessons).search, limit, offset, filters)
 
     def audit_events(
         self, *, limit: int = 50, offset: int = 0, **filters: Unpack[AuditFilters]
     ) -> Page:
         """One page of the audit trail (log order) and the number of matching events."""
-        _page(limit, offset)
-        _texts(**filters)
-        return self._model(AuditTrail).events(limit=limit, offset=offset, **filters)
+        return _paged(self._model(AuditTrail).events, limit, offset, filters)
 
 
 def last_har_och_nu(strategy: Strategy, today: date) -> date:
@@ -196,11 +179,14 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _page(limit: int, offset: int) -> None:
+def _paged(query: Callable[..., Page], limit: int, offset: int, filters: Mapping[str, Any]) -> Page:
+    """`query`'s page `limit`/`offset` with `filters`, once the page and the texts are valid."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError("limit", f"must be between 1 and {MAX_LIMIT}")
     if offset < 0:
         raise ValidationError("offset", "must not be negative")
+    _texts(**filters)
+    return query(limit=limit, offset=offset, **filters)
 
 
 def _texts(**filters: object) -> None:

@@ -519,19 +519,3 @@ def run_worker(
         followers.stop()
         projections.close()
         log.info("projection_worker_stopped")
-
-
-__all__: Sequence[str] = (
-    "FOLLOWER_JOBS",
-    "NAMES",
-    "READ_MODELS",
-    "EmbeddedRunner",
-    "Followers",
-    "ProjectionError",
-    "Projections",
-    "follow",
-    "follow_ledger",
-    "follow_projections",
-    "make_view",
-    "run_worker",
-)

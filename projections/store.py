@@ -236,15 +236,20 @@ class View(TrackingRecorder, ABC):
         return self._renderer(template)
 
     def bind(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        """A statement's parameters as this store's driver takes them."""
-        return {key: self.parameter(value) for key, value in (params or {}).items()}
+        """A statement's parameters as this store's driver takes them: each value whose
+        type this store's `converters` name, converted (the others as they are)."""
+        converters = self.converters
+        bound = {}
+        for key, value in (params or {}).items():
+            convert = converters.get(type(value))
+            bound[key] = value if convert is None else convert(value)
+        return bound
 
     # -- per store ---------------------------------------------------------------
 
-    @staticmethod
-    @abstractmethod
-    def parameter(value: Any) -> Any:
-        """One parameter's value as this store's driver takes it (`Json`, times, UUIDs)."""
+    converters: ClassVar[Mapping[type, Callable[[Any], Any]]]
+    """How this store's driver takes a parameter of each type it does not take as it is
+    (`Json`, times, UUIDs), by exact type."""
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Session]:
@@ -410,30 +415,17 @@ class SQLiteSession(Session):
         return [self._view.normalise(dict(row)) for row in self._cursor.fetchall()]
 
 
-_PLAIN = (str, int, float, type(None))
-
-
-def _sqlite_value(value: Any) -> Any:
-    if type(value) in _PLAIN:  # the common case, first (bool is not `int` here)
-        return value
-    if isinstance(value, Json):
-        return json.dumps(value.value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, datetime):
-        return iso_time(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, UUID):
-        return str(value)
-    return value
-
-
 class SQLiteView(View, SQLiteTrackingRecorder):
     """A projection's tables in the application's SQLite database."""
 
     backend = "sqlite"
-    parameter = staticmethod(_sqlite_value)
+    converters: ClassVar[Mapping[type, Callable[[Any], Any]]] = {
+        Json: lambda value: json.dumps(value.value, ensure_ascii=False, sort_keys=True),
+        datetime: iso_time,
+        date: date.isoformat,
+        bool: int,
+        UUID: str,
+    }
 
     def __init__(self, datastore: SQLiteDatastore, spec: ViewSpec, application_name: str) -> None:
         super().__init__(datastore)
@@ -499,21 +491,15 @@ class PostgresSession(Session):
                 copy.write_row(row)
 
 
-def _postgres_value(value: Any) -> Any:
-    if isinstance(value, Json):
-        return Jsonb(value.value)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    if isinstance(value, UUID):
-        return str(value)
-    return value
-
-
 class PostgresView(View, PostgresTrackingRecorder):
     """A projection's tables in the application's PostgreSQL schema."""
 
     backend = "postgres"
-    parameter = staticmethod(_postgres_value)
+    converters: ClassVar[Mapping[type, Callable[[Any], Any]]] = {
+        Json: lambda value: Jsonb(value.value),
+        datetime: lambda value: value if value.tzinfo else value.replace(tzinfo=UTC),
+        UUID: str,
+    }
 
     def __init__(self, datastore: PostgresDatastore, spec: ViewSpec, application_name: str) -> None:
         super().__init__(datastore, tracking_table_name=TRACKING_TABLE)

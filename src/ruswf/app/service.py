@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -38,15 +38,18 @@ from ruswf.domain.commands import (
     Command,
     Context,
     Propose,
-    Revise,
     command_from_body,
 )
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.initiative import Initiative
-from ruswf.domain.lifecycle import Facts, State, allowed_actions
+from ruswf.domain.lifecycle import Action, Facts, State, allowed_actions
 from ruswf.domain.strategy import Strategy, parse_business_date
 
 log = structlog.get_logger("ruswf.app")
+
+LEAD_ACTOR_ACTIONS = frozenset({PROPOSE, Action.REVISE.value})
+"""The actions after which a coordinator's organisation must lead the initiative: on the
+normalised content, so that neither a proposal nor a revision can hand it to another."""
 
 
 class RusApp(Application[UUID]):
@@ -93,12 +96,14 @@ class RusApp(Application[UUID]):
                 "effective_date": command.effective_date,
             }
         )
-        replay = self._replay(actor, idempotency_key, fingerprint)
-        if replay is not None:
-            return replay
-        initiative = Initiative.propose(self._context(actor, command), command)
-        self._check_lead_actor(initiative, actor)
-        return self._commit(PROPOSE, initiative, actor, idempotency_key, fingerprint, started)
+        return self._once(
+            PROPOSE,
+            lambda: Initiative.propose(self._context(actor, command), command),
+            actor,
+            idempotency_key,
+            fingerprint,
+            started,
+        )
 
     def execute(
         self,
@@ -123,17 +128,14 @@ class RusApp(Application[UUID]):
         fingerprint = request_fingerprint(
             {"action": action, "initiative_id": str(initiative_id), **_fields(command)}
         )
-        replay = self._replay(actor, idempotency_key, fingerprint)
-        if replay is not None:
-            return replay
-        if expected_version is not None and expected_version != initiative.version:
-            raise StaleVersionError(expected_version, initiative.version)
-        initiative.execute(self._context(actor, command), command)
-        if isinstance(command, Revise):
-            # As for `propose`: a coordinator may not hand an initiative to another
-            # organisation, or the lead-actor rule could be sidestepped by a revision.
-            self._check_lead_actor(initiative, actor)
-        return self._commit(action, initiative, actor, idempotency_key, fingerprint, started)
+
+        def acted() -> Initiative:
+            if expected_version is not None and expected_version != initiative.version:
+                raise StaleVersionError(expected_version, initiative.version)
+            initiative.execute(self._context(actor, command), command)
+            return initiative
+
+        return self._once(action, acted, actor, idempotency_key, fingerprint, started)
 
     def act(
         self,
@@ -245,6 +247,25 @@ class RusApp(Application[UUID]):
                 f"initiatives it leads (lead_actor '{lead}' needs a coordinator of '{lead}')",
                 needed_organisation=lead,
             )
+
+    def _once(
+        self,
+        action: str,
+        act: Callable[[], Initiative],
+        actor: ActorRef,
+        key: str | None,
+        fingerprint: str,
+        started: float,
+    ) -> InitiativeView:
+        """A keyed retry's first result (checked after authorisation, before the
+        command's own checks); otherwise the initiative `act` changes, saved."""
+        replay = self._replay(actor, key, fingerprint)
+        if replay is not None:
+            return replay
+        initiative = act()
+        if action in LEAD_ACTOR_ACTIONS:
+            self._check_lead_actor(initiative, actor)
+        return self._commit(action, initiative, actor, key, fingerprint, started)
 
     def _commit(
         self,

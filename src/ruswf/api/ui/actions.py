@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import functools
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
+from projections import Projections
+from projections.board import BoardFilters
 from ruswf.app.service import RusApp
 from ruswf.app.views import EventView, InitiativeView
 from ruswf.domain.commands import (
@@ -111,12 +113,7 @@ BOARD_PAGE = 1000
 
 
 def board(
-    views: Any,
-    *,
-    state: str | None = None,
-    goal_area: str | None = None,
-    lead_actor: str | None = None,
-    limit: int | None = None,
+    views: Projections, *, limit: int | None = None, **filters: Unpack[BoardFilters]
 ) -> tuple[list[dict[str, Any]], int]:
     """Initiatives of the board projection matching the filters, most recently changed
     first: the first `limit` (all when None) and how many match."""
@@ -124,9 +121,7 @@ def board(
     total = 0
     while limit is None or len(rows) < limit:
         want = BOARD_PAGE if limit is None else min(BOARD_PAGE, limit - len(rows))
-        found, total = views.board(
-            state=state, goal_area=goal_area, lead_actor=lead_actor, limit=want, offset=len(rows)
-        )
+        found, total = views.board(limit=want, offset=len(rows), **filters)
         rows += found
         if len(found) < want:
             break

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from projections import Projections
 from ruswf.api.deps import READ_CATCH_UP_WAIT
 from ruswf.api.ratelimit import AuthFailureLimit
 from ruswf.api.ui import i18n
@@ -90,7 +91,7 @@ class Page:
     def may_read(self, resource: str) -> bool:
         return self.user is not None and resource in ROLE_READS[Role(self.user.actor.role)]
 
-    def projections(self) -> Any:
+    def projections(self) -> Projections:
         """The read models, caught up to the newest event (waiting a bounded time); when
         they still lag, the page says it is updating instead of showing old data as new."""
         views = self.api.projections

@@ -24,24 +24,7 @@ from typing import Any
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.app.views import InitiativeView
-from ruswf.domain.commands import (
-    ActorRef,
-    Approve,
-    Close,
-    Command,
-    Defer,
-    ProgressStatus,
-    Propose,
-    RecordPreparation,
-    ReferBack,
-    Reject,
-    ReportProgress,
-    ReturnForRevision,
-    Revise,
-    Schedule,
-    Submit,
-    Withdraw,
-)
+from ruswf.domain import commands as cmd
 from ruswf.domain.strategy import Meeting
 
 AGENDA_FILE = "agenda.toml"
@@ -68,7 +51,7 @@ FATES: tuple[str, ...] = (
     "in_preparation",
     "on_agenda",
 )
-STATUS_CYCLE: tuple[ProgressStatus, ...] = (
+STATUS_CYCLE: tuple[cmd.ProgressStatus, ...] = (
     "on_track",
     "on_track",
     "at_risk",
@@ -96,17 +79,17 @@ class _Walk:
         self.today = today
         self.key_prefix = f"demo:{seed}:{year}:{index}"
         self.step = 0
-        self.preparer = ActorRef("demo-preparer", "region_vasternorrland", "preparer")
-        self.secretary = ActorRef("demo-secretary", "region_vasternorrland", "secretary")
+        self.preparer = cmd.ActorRef("demo-preparer", "region_vasternorrland", "preparer")
+        self.secretary = cmd.ActorRef("demo-secretary", "region_vasternorrland", "secretary")
 
     def key(self) -> str:
         self.step += 1
         return f"{self.key_prefix}:{self.step}"
 
-    def propose(self, actor: ActorRef, command: Propose) -> InitiativeView:
+    def propose(self, actor: cmd.ActorRef, command: cmd.Propose) -> InitiativeView:
         return self.app.propose(command, actor, idempotency_key=self.key())
 
-    def do(self, initiative_id: str, actor: ActorRef, command: Command) -> InitiativeView:
+    def do(self, initiative_id: str, actor: cmd.ActorRef, command: cmd.Command) -> InitiativeView:
         return self.app.execute(initiative_id, command, actor, idempotency_key=self.key())
 
     def meeting_after(self, council: str, day: date) -> Meeting:
@@ -140,14 +123,14 @@ def _walk_initiative(
     walk: _Walk, item: dict[str, Any], fate: str, rng: random.Random
 ) -> InitiativeView:
     title, goal, lead = item["title"], item["goal_area"], item["lead_actor"]
-    coordinator = ActorRef(f"demo-coordinator-{lead}", lead, "coordinator")
+    coordinator = cmd.ActorRef(f"demo-coordinator-{lead}", lead, "coordinator")
     preparer, secretary = walk.preparer, walk.secretary
     council = "ssr" if goal == "grow" and rng.random() < 0.3 else "rsr"
     proposed_on = date(walk.year, 1, 8) + timedelta(days=rng.randrange(0, 100))
     target = 10 + rng.randrange(20)
     view = walk.propose(
         coordinator,
-        Propose(
+        cmd.Propose(
             title=title,
             summary=item["summary"],
             goal_area=goal,
@@ -166,16 +149,18 @@ def _walk_initiative(
     day = proposed_on + timedelta(days=7)
 
     if fate in ("returned", "returned_pending"):
-        view = walk.do(iid, coordinator, Submit(effective_date=day))
+        view = walk.do(iid, coordinator, cmd.Submit(effective_date=day))
         prep = walk.meeting_after("strategic_group", day)
         reason = "Målbilden och indikatorerna behöver förtydligas."
-        view = walk.do(iid, preparer, ReturnForRevision(reason=reason, effective_date=prep.date))
+        view = walk.do(
+            iid, preparer, cmd.ReturnForRevision(reason=reason, effective_date=prep.date)
+        )
         day = prep.date + timedelta(days=10)
         revised = item["summary"] + " Reviderad med tydligare mål och indikatorer."
         view = walk.do(
             iid,
             coordinator,
-            Revise(
+            cmd.Revise(
                 changes={"summary": revised},
                 comment="Förtydligad efter beredningen.",
                 effective_date=day,
@@ -185,15 +170,15 @@ def _walk_initiative(
             return view
     if fate == "withdrawn" and rng.random() < 0.5:
         reason = "Insatsen genomförs inom ordinarie verksamhet."
-        return walk.do(iid, coordinator, Withdraw(reason=reason, effective_date=day))
+        return walk.do(iid, coordinator, cmd.Withdraw(reason=reason, effective_date=day))
 
     comment = "För beredning i Strategiska RUS-gruppen."
-    view = walk.do(iid, coordinator, Submit(comment=comment, effective_date=day))
+    view = walk.do(iid, coordinator, cmd.Submit(comment=comment, effective_date=day))
     prep = walk.meeting_after("strategic_group", day)
     view = walk.do(
         iid,
         preparer,
-        RecordPreparation(
+        cmd.RecordPreparation(
             memo=f"Beredning av '{title}' i Strategiska RUS-gruppen.",
             recommendation="reject" if fate == "rejected" else "approve",
             effective_date=prep.date,
@@ -204,25 +189,25 @@ def _walk_initiative(
     if fate == "withdrawn":
         withdrawn_on = prep.date + timedelta(days=3)
         reason = "Finansieringen föll bort."
-        return walk.do(iid, coordinator, Withdraw(reason=reason, effective_date=withdrawn_on))
+        return walk.do(iid, coordinator, cmd.Withdraw(reason=reason, effective_date=withdrawn_on))
     meeting = walk.meeting_after(council, prep.date)
     if fate == "on_agenda":
         meeting = walk.meeting_after(council, max(prep.date, walk.today))
-    scheduled = Schedule(council=council, meeting_date=meeting.date, effective_date=prep.date)
+    scheduled = cmd.Schedule(council=council, meeting_date=meeting.date, effective_date=prep.date)
     view = walk.do(iid, preparer, scheduled)
     if fate == "on_agenda":
         return view
     if fate == "rejected":
         reason = "Insatsen ryms inte inom RUS prioriteringar."
-        return walk.do(iid, secretary, Reject(reason=reason))
+        return walk.do(iid, secretary, cmd.Reject(reason=reason))
     if fate == "deferred":
         later = walk.meeting_after(council, meeting.date)
         reason = "Underlaget behöver kompletteras med finansiering."
-        view = walk.do(iid, secretary, Defer(reason=reason, meeting_date=later.date))
+        view = walk.do(iid, secretary, cmd.Defer(reason=reason, meeting_date=later.date))
         meeting = later
     if fate in ("referred_back", "referred_back_pending"):
         reason = "Återremiss: förankra med kommunerna."
-        view = walk.do(iid, secretary, ReferBack(reason=reason))
+        view = walk.do(iid, secretary, cmd.ReferBack(reason=reason))
         if fate == "referred_back_pending":
             return view
         prep = walk.meeting_after("strategic_group", meeting.date)
@@ -230,13 +215,15 @@ def _walk_initiative(
         view = walk.do(
             iid,
             preparer,
-            RecordPreparation(memo=memo, recommendation="approve", effective_date=prep.date),
+            cmd.RecordPreparation(memo=memo, recommendation="approve", effective_date=prep.date),
         )
         meeting = walk.meeting_after(council, prep.date)
-        scheduled = Schedule(council=council, meeting_date=meeting.date, effective_date=prep.date)
+        scheduled = cmd.Schedule(
+            council=council, meeting_date=meeting.date, effective_date=prep.date
+        )
         view = walk.do(iid, preparer, scheduled)
     decision = f"Rådet ställer sig bakom '{title}'."
-    view = walk.do(iid, secretary, Approve(decision_text=decision))
+    view = walk.do(iid, secretary, cmd.Approve(decision_text=decision))
 
     periods = [
         p
@@ -249,7 +236,7 @@ def _walk_initiative(
         view = walk.do(
             iid,
             coordinator,
-            ReportProgress(
+            cmd.ReportProgress(
                 period=period.id,
                 status=STATUS_CYCLE[(number + len(title)) % len(STATUS_CYCLE)],
                 narrative=f"Lägesrapport för {period.name.lower()}.",
@@ -263,7 +250,7 @@ def _walk_initiative(
         view = walk.do(
             iid,
             coordinator,
-            Close(
+            cmd.Close(
                 final_report=f"Slutrapport för '{title}': målen är uppnådda.",
                 lessons=[
                     "Låt aktörer gå före: de som var redo drev arbetet framåt.",

@@ -19,7 +19,6 @@ from datetime import date
 from typing import Any
 
 from projections.base import (
-    PROGRESS_STATUSES,
     InitiativeEvent,
     InitiativeTable,
     ReadModel,
@@ -27,6 +26,7 @@ from projections.base import (
     obligation_status,
 )
 from projections.store import Row, Session, Table
+from ruswf.domain.commands import PROGRESS_STATUSES
 from ruswf.domain.initiative import Initiative
 from ruswf.domain.strategy import ReportingPeriod
 

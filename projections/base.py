@@ -31,7 +31,6 @@ CalendarEvent = CalendarYear.Event | CalendarYear.Seeded
 CALENDAR_EVENT_TYPES: tuple[type, ...] = (CalendarYear.Event, CalendarYear.Seeded)
 
 OBLIGATION_STATUSES = ("due", "submitted", "overdue")
-PROGRESS_STATUSES = ("on_track", "at_risk", "off_track")
 Where = tuple[list[str], dict[str, Any]]
 """The conditions of a query (joined by AND) and their parameters."""
 Page = tuple[list[Row], int]
@@ -49,6 +48,10 @@ class ReadModel(Projection[View], ABC):
     """The tables derived from the strategy (refreshed by `seed`, kept by a rebuild)."""
     event_types: ClassVar[tuple[type, ...]] = (Initiative.Event, Initiative.Proposed)
     """The events `apply` is given (the others only advance the position)."""
+    initiatives: ClassVar[InitiativeTable | None] = None
+    """The model's table with a row per initiative (one of `tables`), if it has one: its
+    row is inserted when the initiative is proposed and its content kept in step with
+    revisions here, before `apply` sees the event."""
 
     def __init__(self, view: View, strategy: Strategy) -> None:
         super().__init__(view)
@@ -82,11 +85,6 @@ class ReadModel(Projection[View], ABC):
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]], expected: int) -> int:
         """Apply a batch read from position `expected`, in one transaction."""
         return self.view.apply_batch(batch, self._apply_one, expected)
-
-    initiatives: ClassVar[InitiativeTable | None] = None
-    """The model's table with a row per initiative (one of `tables`), if it has one: its
-    row is inserted when the initiative is proposed and its content kept in step with
-    revisions here, before `apply` sees the event."""
 
     def _apply_one(self, session: Session, event: Any, tracking: Tracking) -> None:
         if isinstance(event, self.event_types):

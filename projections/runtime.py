@@ -47,6 +47,7 @@ from projections.store import PositionMovedError, PostgresView, SQLiteView, View
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.service import RusApp
 from ruswf.app.store.leadership import CONTEND_INTERVAL, leader_job
+from ruswf.app.store.recorders import GAP_GRACE_SECONDS
 from ruswf.domain.errors import ValidationError
 
 log = structlog.get_logger("ruswf.projections")
@@ -67,8 +68,6 @@ REBUILD_BATCH_SIZE = 5000
 SCRATCH_THRESHOLD = 10_000
 """A projection starting from nothing with at least this many events to apply is built in
 a scratch database first (PostgreSQL only; see `Projections.rebuild`)."""
-GAP_GRACE_SECONDS = 6.0
-"""Longer than an insert can wait for the events table's locks (`RUSWF_LOCK_TIMEOUT`, 5 s)."""
 MAX_BACKOFF_SECONDS = 30.0
 
 Progress = Callable[[int, int], None]

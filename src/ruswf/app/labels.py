@@ -47,6 +47,19 @@ ACTION_LABELS = pairs(CATALOGUE["actions"])
 ROLE_LABELS = pairs(CATALOGUE["roles"])
 """Each role → (Swedish, English)."""
 
+STATE_LABELS = pairs(CATALOGUE["states"])
+"""Each lifecycle state → (Swedish, English)."""
+
+OUTCOME_LABELS = pairs(CATALOGUE["outcomes"])
+"""Each outcome of a decision (`approved`, `rejected`, `deferred`, `referred_back`) →
+(Swedish, English), in the order reports list them."""
+
+CHOICE_LABELS: dict[str, dict[str, Pair]] = {
+    name: pairs(choices) for name, choices in CATALOGUE["choices"].items()
+}
+"""For a command field with fixed choices (recommendation, progress status): each
+choice → (Swedish, English)."""
+
 MONTHS_SV: tuple[str, ...] = tuple(CATALOGUE["months"]["sv"])
 MONTHS_EN: tuple[str, ...] = tuple(CATALOGUE["months"]["en"])
 
@@ -65,6 +78,19 @@ def event_label(event_type: str, lang: str = "sv") -> str:
 
 def action_label(action: str, lang: str = "sv") -> str:
     return label(ACTION_LABELS, action, lang)
+
+
+def state_label(state: str, lang: str = "sv") -> str:
+    return label(STATE_LABELS, state, lang)
+
+
+def outcome_label(outcome: str, lang: str = "sv") -> str:
+    return label(OUTCOME_LABELS, outcome, lang)
+
+
+def choice_label(field_name: str, value: str | None, lang: str = "sv") -> str:
+    """A fixed choice of a command field in words (the value itself when it has none)."""
+    return label(CHOICE_LABELS.get(field_name, {}), value or "", lang)
 
 
 # Both formatters are pure: a page shows the same dates and times again and again

@@ -30,9 +30,10 @@ from ruswf.app.errors import (
 )
 from ruswf.app.histories import Histories
 from ruswf.app.idempotency import IdempotencyRecord, request_fingerprint
+from ruswf.app.labels import state_label
 from ruswf.app.settings import Settings
 from ruswf.app.store.locks import schema_creation_lock
-from ruswf.app.views import EventView, InitiativeView, state_label
+from ruswf.app.views import EventView, InitiativeView
 from ruswf.domain.commands import (
     ActorRef,
     Command,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import sqlite3
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
@@ -107,6 +108,11 @@ class Settings(BaseSettings):
             f"RUSWF_DATABASE_URL: unsupported scheme {scheme!r} "
             "(use sqlite:///path/to/file.db or postgresql://user@host:port/db)"
         )
+
+    def sqlite_connect(self, path: Path | None = None) -> sqlite3.Connection:
+        """A connection to the SQLite store's file (or `path`) that waits up to
+        `lock_timeout` seconds for another writer's lock (5 when it is 0)."""
+        return sqlite3.connect(path or self.sqlite_path(), timeout=self.lock_timeout or 5)
 
     def sqlite_path(self) -> Path:
         url = urlparse(self.database_url)

@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ruswf.domain.initiative import event_data
-from ruswf.domain.lifecycle import SWEDISH_LABELS, State
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,3 @@ class EventView:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def state_label(state: str) -> str:
-    return SWEDISH_LABELS[State(state)]

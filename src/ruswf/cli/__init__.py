@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ruswf.app.demo.walk import run_demo
+from ruswf.app.labels import state_label
 from ruswf.app.logging import configure_logging
 from ruswf.app.settings import Settings, SettingsError
 from ruswf.app.strategy_loader import load_strategy
@@ -19,7 +20,7 @@ from ruswf.cli.ops import backup, restore
 from ruswf.cli.projections import projections_cli, report_cli
 from ruswf.cli.reminders import reminders_cli
 from ruswf.domain.errors import DomainError
-from ruswf.domain.lifecycle import SWEDISH_LABELS, State
+from ruswf.domain.lifecycle import State
 
 cli = command_group(
     "ruswf — event-sourced workflow for the initiatives of a regional development strategy.",
@@ -61,7 +62,7 @@ def demo(
         typer.echo("-" * len(header))
         for state in State:
             row = [counts[(state.value, g)] for g in goals]
-            label = f"{state.value} ({SWEDISH_LABELS[state]})"
+            label = f"{state.value} ({state_label(state.value)})"
             typer.echo(f"{label:<34}" + "".join(f"{n:>8}" for n in row) + f"{sum(row):>8}")
         totals = [sum(counts[(s.value, g)] for s in State) for g in goals]
         typer.echo("-" * len(header))

@@ -30,17 +30,6 @@ class State(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-SWEDISH_LABELS: dict[State, str] = {
-    State.PROPOSAL: "Förslag",
-    State.COUNCIL_PREPARATION: "Beredning",
-    State.DECISION: "Till beslut",
-    State.FOLLOW_UP: "Uppföljning",
-    State.CLOSED: "Avslutad",
-    State.REJECTED: "Avslag",
-    State.WITHDRAWN: "Återtagen",
-}
-
-
 class Action(StrEnum):
     """Actions on an existing initiative (proposing creates one and is not a transition)."""
 

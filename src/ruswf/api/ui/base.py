@@ -19,34 +19,17 @@ from projections import Projections
 from ruswf.api.deps import READ_CATCH_UP_WAIT
 from ruswf.api.ratelimit import AuthFailureLimit
 from ruswf.api.ui import i18n
-from ruswf.api.ui.forms import CHOICE_LABELS
 from ruswf.api.ui.session import COOKIE, CsrfError, LoginRequiredError, SessionStore, UiUser
 from ruswf.app.authorization import ROLE_READS, Role
-from ruswf.app.labels import action_label, event_label
+from ruswf.app.labels import action_label, choice_label, event_label, outcome_label, state_label
 from ruswf.app.service import RusApp
 from ruswf.app.store.faults import is_store_error, store_error_message
-from ruswf.app.views import state_label
 from ruswf.bootstrap import Services
 from ruswf.domain.lifecycle import State
 
 log = structlog.get_logger("ruswf.ui")
 
 STATE_ORDER = tuple(State)
-STATE_LABELS_EN = {
-    "proposal": "Proposal",
-    "council_preparation": "Preparation",
-    "decision": "For decision",
-    "follow_up": "Follow-up",
-    "closed": "Closed",
-    "rejected": "Rejected",
-    "withdrawn": "Withdrawn",
-}
-OUTCOME_LABELS = {
-    "approved": ("Bifall", "Approved"),
-    "rejected": ("Avslag", "Rejected"),
-    "deferred": ("Bordläggning", "Deferred"),
-    "referred_back": ("Återremiss", "Referred back"),
-}
 
 templates = Environment(
     loader=PackageLoader("ruswf.api.ui", "templates"),
@@ -116,9 +99,7 @@ class Page:
         return i18n.t(key, self.lang)
 
     def state_label(self, state: str) -> str:
-        if self.lang == "en":
-            return STATE_LABELS_EN.get(state, state)
-        return state_label(state)
+        return state_label(state, self.lang)
 
     def goal_area(self, goal_area_id: str | None) -> str:
         found = self.app.strategy.goal_area(goal_area_id or "")
@@ -139,12 +120,10 @@ class Page:
 
     def choice(self, field_name: str, value: str | None) -> str:
         """A fixed choice (recommendation, progress status) in words."""
-        pair = CHOICE_LABELS.get(field_name, {}).get(value or "")
-        return (pair[1] if self.lang == "en" else pair[0]) if pair else (value or "")
+        return choice_label(field_name, value, self.lang)
 
     def outcome(self, outcome: str) -> str:
-        pair = OUTCOME_LABELS.get(outcome)
-        return (pair[1] if self.lang == "en" else pair[0]) if pair else outcome
+        return outcome_label(outcome, self.lang)
 
     def render_date(self, value: Any) -> str:
         return i18n.format_date(value, self.lang)

@@ -11,18 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruswf.api.ui.i18n import t
-from ruswf.app.labels import CATALOGUE, Pair, pairs
+from ruswf.app.labels import CATALOGUE, CHOICE_LABELS, pairs
 from ruswf.domain.commands import FieldInfo
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import Strategy
 
 CONTROL_FIELDS = frozenset({"csrf_token", "expected_version", "idempotency_key"})
 """Hidden inputs every form carries that are not part of the command."""
-
-CHOICE_LABELS: dict[str, dict[str, Pair]] = {
-    name: pairs(choices) for name, choices in CATALOGUE["choices"].items()
-}
-"""For a command field with fixed choices: each choice → (Swedish, English)."""
 
 INDICATOR_FORMAT = pairs(CATALOGUE["forms"])["indicator_format"]
 """How a form asks for indicators, after the field's own hint: (Swedish, English)."""

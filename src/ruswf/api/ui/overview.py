@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ruswf.api.ui import actions, svg
-from ruswf.api.ui.base import OUTCOME_LABELS, Page, SignedIn, error_page
+from ruswf.api.ui.base import Page, SignedIn, error_page
 from ruswf.api.ui.forms import build_form
 from ruswf.app.csvsafe import write_csv
-from ruswf.app.labels import action_label
+from ruswf.app.labels import OUTCOME_LABELS, action_label
 from ruswf.domain.errors import ValidationError
 from ruswf.domain.strategy import EARLIEST_YEAR, LATEST_YEAR
 

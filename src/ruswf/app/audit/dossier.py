@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader
 from ruswf.app.audit.ledger import Ledger
 from ruswf.app.audit.people import People
 from ruswf.app.errors import AppError
-from ruswf.app.labels import event_label, format_date, format_time
+from ruswf.app.labels import choice_label, event_label, format_date, format_time, outcome_label
 from ruswf.app.service import RusApp
 from ruswf.app.views import EventView
 from ruswf.domain.strategy import Strategy
@@ -30,13 +30,6 @@ DECISIONS = {
     "Deferred": "deferred",
     "ReferredBack": "referred_back",
 }
-OUTCOME_LABELS = {
-    "approved": "Bifall",
-    "rejected": "Avslag",
-    "deferred": "Bordläggning",
-    "referred_back": "Återremiss",
-}
-RECOMMENDATION_LABELS = {"approve": "Bifall", "reject": "Avslag", "other": "Annat"}
 
 _templates = Environment(
     loader=PackageLoader("ruswf.app.audit", "templates"),
@@ -91,7 +84,7 @@ def _decision(strategy: Strategy, e: EventView, number: int) -> dict[str, Any]:
         "version": e.version,
         "type": e.type,
         "outcome": outcome,
-        "outcome_label": OUTCOME_LABELS[outcome],
+        "outcome_label": outcome_label(outcome),
         "text": e.data.get("decision_text") or e.data.get("reason"),
         "council": e.data["council"],
         "council_name": council.name if council else e.data["council"],
@@ -176,6 +169,5 @@ def render_html(
         d=dossier,
         stylesheet=stylesheet,
         back=back,
-        outcome_labels=OUTCOME_LABELS,
-        recommendation_labels=RECOMMENDATION_LABELS,
+        choice_label=choice_label,
     )

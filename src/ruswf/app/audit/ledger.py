@@ -30,6 +30,7 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, StoredEvent
 
+from ruswf.app.store.recorders import GAP_GRACE_SECONDS
 from ruswf.app.store.sql import SqlStore
 
 log = structlog.get_logger("ruswf.ledger")
@@ -37,10 +38,6 @@ log = structlog.get_logger("ruswf.ledger")
 GENESIS = "0" * 64
 FORMAT = "ruswf-ledger-head/1"
 BATCH_SIZE = 500
-GAP_GRACE_SECONDS = 6.0
-"""As for the projections: longer than an insert may wait for the events table's locks,
-so an event after a fresh gap in the notification ids is sealed only once the gap is
-known to be a gap, not an insert that has not committed yet."""
 
 LEDGER_TABLE = "ruswf_ledger"
 HEAD_TABLE = "ruswf_ledger_head"

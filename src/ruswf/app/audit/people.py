@@ -455,8 +455,7 @@ class People:
         return True
 
     def _sqlite(self) -> sqlite3.Connection:
-        settings = self.app.settings
-        return sqlite3.connect(settings.sqlite_path(), timeout=settings.lock_timeout or 5)
+        return self.app.settings.sqlite_connect()
 
     def _flush(self, xids: builtins.list[str]) -> bool:
         """One try to get erased bytes out of the files; True if it worked. `xids`: the

@@ -42,15 +42,13 @@ from ruswf.app.notify.webhooks import (
 )
 from ruswf.app.notify.webhooks import signature as sign
 from ruswf.app.service import RusApp
+from ruswf.app.store.recorders import GAP_GRACE_SECONDS
 from ruswf.app.threads import StoppableThread
 from ruswf.domain.initiative import Initiative
 
 log = structlog.get_logger("ruswf.webhooks")
 
 BATCH_SIZE = 100
-GAP_GRACE_SECONDS = 6.0
-"""As the projections: an event after a gap in the notification ids is delivered once it
-is this old, since the gap may be an insert that has not committed yet."""
 POLL_INTERVAL = 0.1
 FLUSH_EVERY = 50
 FLUSH_SECONDS = 0.25

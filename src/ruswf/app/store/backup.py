@@ -85,10 +85,6 @@ def restore_store(settings: Settings, source: Path, *, force: bool) -> int:
 # -- SQLite ------------------------------------------------------------------------------
 
 
-def _connect_sqlite(path: Path, settings: Settings) -> sqlite3.Connection:
-    return sqlite3.connect(path, timeout=settings.lock_timeout or 5)
-
-
 def _count_events_sqlite(conn: sqlite3.Connection) -> int | None:
     """Events in a SQLite store, or None if it has no events table."""
     found = conn.execute(
@@ -110,7 +106,7 @@ def _backup_sqlite(settings: Settings, out: Path) -> int:
     if not path.exists():
         raise BackupError(f"no store at {path}")
     with (
-        closing(_connect_sqlite(path, settings)) as source,
+        closing(settings.sqlite_connect(path)) as source,
         closing(sqlite3.connect(out)) as target,
     ):
         source.backup(target)  # one step: a consistent snapshot, even while ruswf writes
@@ -133,7 +129,7 @@ def _restore_sqlite(settings: Settings, source: Path, force: bool) -> int:
         events = _count_events_sqlite(backup)
         if events is None:
             raise BackupError(f"{source} is not a ruswf backup (no {EVENTS_TABLE_SQLITE} table)")
-        with closing(_connect_sqlite(path, settings)) as target:
+        with closing(settings.sqlite_connect(path)) as target:
             present = _count_events_sqlite(target)
             if present and not force:
                 raise BackupError(

@@ -15,6 +15,12 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+GAP_GRACE_SECONDS = 6.0
+"""How long every follower of the notification log (projections, ledger, webhooks) takes
+a gap in the ids for an insert that has not committed yet: longer than an insert can
+wait for the events table's locks (`RUSWF_LOCK_TIMEOUT`, 5 s). An event after a fresh gap
+is applied once it is this old; the gap is then known to be a gap."""
+
 
 class PollingPostgresRecorder(PostgresApplicationRecorder):
     """Inserts events in one round trip (the library's database function) without NOTIFY."""

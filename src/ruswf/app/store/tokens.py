@@ -126,8 +126,7 @@ class TokenStore:
         check its idle connections (replacing the dropped ones) and runs once more; a
         write fails (it may have been applied) after the same check, so the next works."""
         if self._pool is None:
-            path = self.settings.sqlite_path()
-            with closing(sqlite3.connect(path, timeout=self.settings.lock_timeout or 5)) as conn:
+            with closing(self.settings.sqlite_connect()) as conn:
                 conn.row_factory = sqlite3.Row
                 with conn:
                     cursor = conn.execute(self._render.sqlite(statement), params)

@@ -9,55 +9,13 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from ruswf.app.labels import format_date
+from ruswf.app.labels import CATALOGUE, format_date
 from ruswf.domain.strategy import Strategy
 
 WORDS: dict[str, dict[str, str]] = {
-    "sv": {
-        "report_subject": "Påminnelse: lägesrapporter för {org}",
-        "digest_subject": "Sammanställning: försenad rapportering per aktör",
-        "greeting": "Hej {name}!",
-        "report_intro": (
-            "Det här är en påminnelse om lägesrapporter som {org} ska lämna för sina"
-            " insatser i {strategy}."
-        ),
-        "digest_intro": (
-            "Här är en sammanställning för {group} av lägesrapporter i {strategy} som är"
-            " försenade den {today}, per aktör."
-        ),
-        "overdue": "Försenade rapporter",
-        "upcoming": "Rapporter att lämna inom {days} dagar",
-        "item": "{title}, period {period} ({period_name}), senast {due}",
-        "item_overdue": "{title}, period {period} ({period_name}), skulle ha lämnats {due}",
-        "report_outro": "Lämna rapporten på insatsens sida (länken ovan).",
-        "footer": (
-            "Du får det här meddelandet eftersom du är registrerad som mottagare av"
-            " påminnelser för {org} i ruswf."
-        ),
-    },
-    "en": {
-        "report_subject": "Reminder: progress reports for {org}",
-        "digest_subject": "Digest: overdue reporting per actor",
-        "greeting": "Hello {name},",
-        "report_intro": (
-            "This is a reminder of the progress reports {org} owes for its initiatives"
-            " in {strategy}."
-        ),
-        "digest_intro": (
-            "Here is the digest for {group} of the progress reports in {strategy} overdue"
-            " on {today}, per actor."
-        ),
-        "overdue": "Overdue reports",
-        "upcoming": "Reports due within {days} days",
-        "item": "{title}, period {period} ({period_name}), due {due}",
-        "item_overdue": "{title}, period {period} ({period_name}), was due {due}",
-        "report_outro": "Submit the report on the initiative's page (the link above).",
-        "footer": (
-            "You receive this message because you are registered in ruswf as a recipient"
-            " of reminders for {org}."
-        ),
-    },
+    lang: {key: words[lang] for key, words in CATALOGUE["reminders"].items()} for lang in ("sv", "en")
 }
+"""Each language's words of the reminders, from the catalogue (`labels.toml`)."""
 
 
 @dataclass(frozen=True)

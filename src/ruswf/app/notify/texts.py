@@ -13,7 +13,8 @@ from ruswf.app.labels import CATALOGUE, format_date
 from ruswf.domain.strategy import Strategy
 
 WORDS: dict[str, dict[str, str]] = {
-    lang: {key: words[lang] for key, words in CATALOGUE["reminders"].items()} for lang in ("sv", "en")
+    lang: {key: words[lang] for key, words in CATALOGUE["reminders"].items()}
+    for lang in ("sv", "en")
 }
 """Each language's words of the reminders, from the catalogue (`labels.toml`)."""
 
